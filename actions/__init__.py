@@ -1,0 +1,1 @@
+"""Rasa custom actions: thin adapters from the tracker onto bot.knowledge."""

@@ -1,0 +1,1 @@
+"""RIS3 assistant bot package."""

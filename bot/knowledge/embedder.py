@@ -1,0 +1,43 @@
+"""Sentence embeddings with the e5 prompt convention ("query: " / "passage: ")."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+class Embedder:
+    def __init__(self, model: str) -> None:
+        # Imported here so that tools which only read the knowledge files do not pay for torch.
+        from sentence_transformers import SentenceTransformer
+
+        # The model is a folder on disk; never let a missing file turn into a hub download.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        self.name = model
+        self.model = SentenceTransformer(model, device="cpu")
+
+    def _encode(self, texts: list[str], prefix: str) -> np.ndarray:
+        vectors = self.model.encode(
+            [prefix + t for t in texts], batch_size=64, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, "query: ")
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, "passage: ")
+
+
+def model_identity(model: str) -> str:
+    """What the index records about the model; a different model makes the index stale."""
+    manifest = Path(model) / "manifest.json"
+    if manifest.is_file():
+        return f"{Path(model).name}:{hashlib.sha256(manifest.read_bytes()).hexdigest()[:16]}"
+    return model

@@ -1,0 +1,158 @@
+"""The knowledge index: facts and passages with their embeddings, and a manifest that says what
+they were built from so that a stale index is refused rather than served."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.knowledge.embedder import model_identity
+from bot.knowledge.passages import Passage, split_passages
+from bot.knowledge.store import Fact, Knowledge, load_knowledge
+
+# Bumped when the layout of the index files changes, so old indexes are rebuilt.
+INDEX_FORMAT = 1
+REBUILD_HINT = "rebuild it with `make setup` (or `bin/bot knowledge build`)"
+
+
+class IndexNotReady(Exception):
+    """The index is missing, unreadable or was built from other knowledge or another model."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One embedded string: a fact key, a fact text or a passage."""
+
+    item: str
+    field: str
+    lang: str
+
+
+@dataclass
+class KnowledgeIndex:
+    knowledge: Knowledge
+    passages: dict[str, Passage]
+    rows: list[Row]
+    vectors: np.ndarray
+    manifest: dict[str, Any]
+
+    @property
+    def facts(self) -> dict[str, Fact]:
+        return self.knowledge.facts
+
+
+def _rows(knowledge: Knowledge, passages: list[Passage]) -> tuple[list[Row], list[str], list[bool]]:
+    """Rows to embed, their strings, and whether each is embedded as a query (keys) or a passage."""
+    rows: list[Row] = []
+    texts: list[str] = []
+    as_query: list[bool] = []
+    for fact in knowledge.facts.values():
+        for lang, keys in fact.keys.items():
+            for key in keys:
+                rows.append(Row(fact.id, "key", lang))
+                texts.append(key)
+                as_query.append(True)
+        for lang, text in fact.text.items():
+            rows.append(Row(fact.id, "text", lang))
+            texts.append(text)
+            as_query.append(False)
+    for passage in passages:
+        rows.append(Row(passage.id, "passage", passage.lang))
+        texts.append(passage.text)
+        as_query.append(False)
+    return rows, texts, as_query
+
+
+def expected_manifest(knowledge: Knowledge, model: str) -> dict[str, Any]:
+    return {"format": INDEX_FORMAT, "content_hash": knowledge.content_hash(), "model": model_identity(model)}
+
+
+def build_index(
+    knowledge_dir: Path,
+    index_dir: Path,
+    model: str,
+    embedder_factory: Callable[[str], Any] | None = None,
+    force: bool = False,
+) -> tuple[bool, dict[str, Any]]:
+    """Build the index unless an up-to-date one exists; returns (rebuilt, manifest)."""
+    knowledge = load_knowledge(knowledge_dir)
+    wanted = expected_manifest(knowledge, model)
+    manifest_path = index_dir / "manifest.json"
+    if not force and manifest_path.is_file():
+        current = json.loads(manifest_path.read_text())
+        if all(current.get(k) == v for k, v in wanted.items()):
+            return False, current
+
+    if embedder_factory is None:
+        from bot.knowledge.embedder import Embedder
+
+        embedder_factory = Embedder
+    embedder = embedder_factory(model)
+    passages = [p for s in knowledge.sources.values() for p in split_passages(s)]
+    rows, texts, as_query = _rows(knowledge, passages)
+    started = time.perf_counter()
+    query_idx = [i for i, q in enumerate(as_query) if q]
+    passage_idx = [i for i, q in enumerate(as_query) if not q]
+    q_vecs = embedder.queries([texts[i] for i in query_idx])
+    p_vecs = embedder.passages([texts[i] for i in passage_idx])
+    vectors = np.zeros((len(texts), q_vecs.shape[1]), dtype=np.float32)
+    vectors[query_idx] = q_vecs
+    vectors[passage_idx] = p_vecs
+    manifest = {
+        **wanted,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "embedding_seconds": round(time.perf_counter() - started, 2),
+        "facts": len(knowledge.facts),
+        "passages": len(passages),
+        "rows": len(rows),
+        "dim": int(vectors.shape[1]),
+    }
+
+    # Written beside the target and renamed, so a reader never sees half an index.
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".index-", dir=index_dir.parent))
+    try:
+        np.save(tmp / "vectors.npy", vectors)
+        (tmp / "rows.json").write_text(json.dumps([r.__dict__ for r in rows]))
+        (tmp / "passages.json").write_text(json.dumps([p.__dict__ for p in passages], ensure_ascii=False))
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        if index_dir.exists():
+            shutil.rmtree(index_dir)
+        os.replace(tmp, index_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return True, manifest
+
+
+def load_index(knowledge_dir: Path, index_dir: Path, model: str) -> KnowledgeIndex:
+    """Load the index, refusing one that is missing or does not match the knowledge and model."""
+    knowledge = load_knowledge(knowledge_dir)
+    manifest_path = index_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise IndexNotReady(f"no knowledge index at {index_dir}: {REBUILD_HINT}")
+    manifest = json.loads(manifest_path.read_text())
+    wanted = expected_manifest(knowledge, model)
+    stale = [k for k, v in wanted.items() if manifest.get(k) != v]
+    if stale:
+        raise IndexNotReady(
+            f"the knowledge index at {index_dir} is stale ({', '.join(stale)} changed since it was built): "
+            f"{REBUILD_HINT}"
+        )
+    try:
+        vectors = np.load(index_dir / "vectors.npy")
+        rows = [Row(**r) for r in json.loads((index_dir / "rows.json").read_text())]
+        passages = [Passage(**p) for p in json.loads((index_dir / "passages.json").read_text())]
+    except (OSError, ValueError, TypeError) as exc:
+        raise IndexNotReady(f"the knowledge index at {index_dir} is unreadable ({exc}): {REBUILD_HINT}") from exc
+    if len(rows) != vectors.shape[0]:
+        raise IndexNotReady(f"the knowledge index at {index_dir} is inconsistent: {REBUILD_HINT}")
+    return KnowledgeIndex(knowledge, {p.id: p for p in passages}, rows, vectors, manifest)

@@ -1,0 +1,105 @@
+"""Turning a retrieval decision into what the bot says: a domain response to fill, the facts that
+fill it, the source to cite and the follow-up buttons. Channel-independent and free of Rasa imports
+so that it is tested on its own."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from bot.knowledge.index import KnowledgeIndex
+from bot.knowledge.retrieval import Decision
+from bot.knowledge.store import Fact, Source
+
+DEFAULT_LANGUAGE = "en"
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+
+@dataclass
+class Reply:
+    response: str
+    variables: dict[str, str] = field(default_factory=dict)
+    buttons: list[Button] = field(default_factory=list)
+    # What the reply rests on, for the channels that show it (and for logs and tests).
+    fact_id: str | None = None
+    source_id: str | None = None
+    answered: bool = False
+
+
+def fact_payload(fact_id: str) -> str:
+    return "/answer_fact" + json.dumps({"fact_id": fact_id}, separators=(",", ":"))
+
+
+def source_label(source: Source) -> str:
+    return f"{source.title} ({source.publisher}, {source.updated})"
+
+
+def _localised(values: dict[str, str], lang: str) -> str:
+    return values.get(lang) or values[DEFAULT_LANGUAGE]
+
+
+def fact_buttons(index: KnowledgeIndex, fact_ids: tuple[str, ...] | list[str], lang: str) -> list[Button]:
+    return [Button(_localised(index.facts[f].title, lang), fact_payload(f)) for f in fact_ids]
+
+
+def menu_buttons(index: KnowledgeIndex, lang: str) -> list[Button]:
+    return fact_buttons(index, index.knowledge.menu, lang)
+
+
+def _fact_source(index: KnowledgeIndex, fact: Fact) -> Source:
+    return index.knowledge.sources[fact.quotes[0].source]
+
+
+def fact_reply(index: KnowledgeIndex, fact_id: str, lang: str, not_named: list[str] | None = None) -> Reply:
+    fact = index.facts[fact_id]
+    source = _fact_source(index, fact)
+    variables = {"answer": _localised(fact.text, lang), "source": source_label(source)}
+    response = "utter_answer"
+    if not_named:
+        response = "utter_not_named"
+        variables["words"] = ", ".join(f"“{w}”" for w in not_named)
+    return Reply(
+        response=response,
+        variables=variables,
+        buttons=fact_buttons(index, fact.follow_ups, lang),
+        fact_id=fact.id,
+        source_id=source.id,
+        answered=True,
+    )
+
+
+def contact_text(index: KnowledgeIndex, lang: str) -> str:
+    return _localised(index.facts[index.knowledge.contact].text, lang)
+
+
+def dont_know_reply(index: KnowledgeIndex, lang: str) -> Reply:
+    contact = index.facts[index.knowledge.contact]
+    return Reply(
+        response="utter_dont_know",
+        variables={"contact": _localised(contact.text, lang)},
+        buttons=menu_buttons(index, lang),
+        fact_id=contact.id,
+        source_id=_fact_source(index, contact).id,
+    )
+
+
+def reply_for(decision: Decision, index: KnowledgeIndex, lang: str) -> Reply:
+    best = decision.best
+    if not decision.answer or best is None:
+        return dont_know_reply(index, lang)
+    if best.kind == "fact":
+        return fact_reply(index, best.item, lang, decision.not_named)
+    passage = index.passages[best.item]
+    source = index.knowledge.sources[passage.source]
+    return Reply(
+        response="utter_passage",
+        variables={"answer": passage.text, "source": source_label(source)},
+        buttons=menu_buttons(index, lang),
+        source_id=source.id,
+        answered=True,
+    )

@@ -1,0 +1,182 @@
+"""Ranking facts and passages for a question, and deciding whether the best one answers it.
+
+Dense similarity (multilingual e5) finds paraphrases; a lexical signal (IDF-weighted overlap of
+content terms) rewards the exact names and numbers people ask about; the NLU intent, when confident,
+nudges towards its topic. e5's cosines sit close together (an unrelated question still scores ~0.75),
+so the decision uses calibrated thresholds and the share of the question the knowledge does not
+cover at all, not a single fixed cut-off. Thresholds live in RetrievalConfig and are checked by
+bench/retrieval_eval.py.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bot.knowledge.index import KnowledgeIndex
+from bot.knowledge.text import terms, words
+
+# The NLU intents that name a topic of the knowledge base.
+INTENT_TOPICS = {
+    "ask_ris3": "about",
+    "ask_priorities": "priorities",
+    "ask_timeline": "timeline",
+    "ask_project": "project",
+    "ask_contact": "contact",
+    "ask_brochure": "brochure",
+    "ask_publisher": "publisher",
+}
+# Prefix matching joins inflected forms; below this length it would join unrelated words.
+MIN_PREFIX = 4
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    # e5 scores a question against a passage lower than against a paraphrased question; this puts
+    # fact texts and passages on the scale of the keys.
+    text_offset: float = 0.03
+    lexical_weight: float = 0.10
+    intent_bonus: float = 0.03
+    intent_min_confidence: float = 0.5
+    unknown_penalty: float = 0.08
+    answer_threshold: float = 0.86
+    # Passages are raw sentences, not curated answers: they must clear a higher bar.
+    passage_threshold: float = 0.89
+    # A confident out_of_scope intent needs a clearly better match to be overruled.
+    out_of_scope_confidence: float = 0.6
+    out_of_scope_threshold: float = 0.92
+
+
+@dataclass
+class Candidate:
+    item: str
+    kind: str  # "fact" or "passage"
+    topic: str | None
+    dense: float
+    lexical: float
+    score: float
+
+
+@dataclass
+class Decision:
+    answer: bool
+    reason: str
+    best: Candidate | None
+    ranked: list[Candidate] = field(default_factory=list)
+    # Words of the question that appear nowhere in the knowledge ("tourism" in "is tourism a priority?").
+    unknown_words: list[str] = field(default_factory=list)
+    # Set when the answer is a topic's overview given because the question asks about something
+    # the overview does not name; the reply says so.
+    not_named: list[str] = field(default_factory=list)
+
+
+class Retriever:
+    def __init__(self, index: KnowledgeIndex, embedder: object, config: RetrievalConfig | None = None) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.config = config or RetrievalConfig()
+        self._item_terms: dict[str, set[str]] = {}
+        for fact in index.facts.values():
+            bag: list[str] = []
+            for text in [*fact.text.values(), *fact.title.values(), *(k for ks in fact.keys.values() for k in ks)]:
+                bag.extend(terms(text))
+            self._item_terms[fact.id] = set(bag)
+        for passage in index.passages.values():
+            self._item_terms[passage.id] = set(terms(passage.text))
+        self._vocabulary = set().union(*self._item_terms.values())
+        doc_freq = Counter(t for ts in self._item_terms.values() for t in ts)
+        n_items = len(self._item_terms)
+        self._idf = {t: math.log(1 + n_items / df) for t, df in doc_freq.items()}
+        self._unknown_idf = math.log(1 + n_items)
+        # Terms of what a fact says (not of how people ask for it) that every fact of its topic shares.
+        self._stated_terms = {
+            f.id: {t for text in [*f.text.values(), *f.title.values()] for t in terms(text)}
+            for f in index.facts.values()
+        }
+        self._topic_common: dict[str, set[str]] = {}
+        for fact in index.facts.values():
+            ts = self._stated_terms[fact.id]
+            common = self._topic_common.get(fact.topic)
+            self._topic_common[fact.topic] = set(ts) if common is None else common & ts
+        self._overviews = {f.topic: f.id for f in index.facts.values() if f.overview}
+        self._row_items = np.array([r.item for r in index.rows])
+        self._row_is_key = np.array([r.field == "key" for r in index.rows])
+
+    def _match(self, term: str) -> set[str]:
+        """Vocabulary terms that are the same word in another inflection (shared prefix)."""
+        if term in self._vocabulary:
+            return {term}
+        if len(term) < MIN_PREFIX:
+            return set()
+        return {v for v in self._vocabulary if len(v) >= MIN_PREFIX and (v.startswith(term) or term.startswith(v))}
+
+    def rank(self, question: str, intent: str | None = None, intent_confidence: float = 0.0) -> list[Candidate]:
+        ranked, _ = self._rank(question, intent, intent_confidence)
+        return ranked
+
+    def _rank(
+        self, question: str, intent: str | None, intent_confidence: float
+    ) -> tuple[list[Candidate], set[str]]:
+        cfg = self.config
+        query = self.embedder.queries([question])[0]
+        sims = self.index.vectors @ query
+        # Per item: the best key, or the best text/passage row lifted onto the keys' scale.
+        adjusted = np.where(self._row_is_key, sims, sims + cfg.text_offset)
+        dense: dict[str, float] = {}
+        for item, score in zip(self._row_items, adjusted):
+            if score > dense.get(item, -1.0):
+                dense[item] = float(score)
+
+        q_terms = terms(question)
+        matches = {t: self._match(t) for t in q_terms}
+        weights = {t: (max(self._idf[m] for m in ms) if ms else self._unknown_idf) for t, ms in matches.items()}
+        total = sum(weights.values()) or 1.0
+        unknown_share = sum(w for t, w in weights.items() if not matches[t]) / total
+        topic_hint = INTENT_TOPICS.get(intent or "") if intent_confidence >= cfg.intent_min_confidence else None
+
+        candidates: list[Candidate] = []
+        for item, d in dense.items():
+            fact = self.index.facts.get(item)
+            topic = fact.topic if fact else None
+            item_terms = self._item_terms[item]
+            lexical = sum(w for t, w in weights.items() if matches[t] & item_terms) / total
+            score = d + cfg.lexical_weight * lexical - cfg.unknown_penalty * unknown_share
+            if topic_hint and topic == topic_hint:
+                score += cfg.intent_bonus
+            candidates.append(Candidate(item, "fact" if fact else "passage", topic, d, lexical, score))
+        candidates.sort(key=lambda c: c.score, reverse=True)
+        matched = set().union(*matches.values()) if matches else set()
+        return candidates, matched
+
+    def unknown_words(self, question: str) -> list[str]:
+        found = []
+        for word in words(question):
+            term = terms(word)
+            if term and not self._match(term[0]) and word not in found:
+                found.append(word)
+        return found
+
+    def decide(self, question: str, intent: str | None = None, intent_confidence: float = 0.0) -> Decision:
+        cfg = self.config
+        if not terms(question):
+            return Decision(False, "no content words", None)
+        ranked, matched = self._rank(question, intent, intent_confidence)
+        best = ranked[0]
+        unknown = self.unknown_words(question)
+        if intent == "out_of_scope" and intent_confidence >= cfg.out_of_scope_confidence:
+            if best.score < cfg.out_of_scope_threshold:
+                return Decision(False, "out of scope", best, ranked, unknown)
+        threshold = cfg.answer_threshold if best.kind == "fact" else cfg.passage_threshold
+        if best.score < threshold:
+            return Decision(False, f"best score {best.score:.3f} below {threshold}", best, ranked, unknown)
+        overview = self._overviews.get(best.topic or "")
+        if overview and best.item != overview and not (matched & self._stated_terms[best.item]) - self._topic_common[best.topic]:
+            # Nothing in the question singles out the best fact among its topic ("what are the
+            # priorities?", "is tourism one of the priorities?"): answer with the whole topic, and say
+            # which asked-about words it does not name.
+            chosen = next(c for c in ranked if c.item == overview)
+            return Decision(True, "topic overview", chosen, ranked, unknown, not_named=unknown)
+        return Decision(True, "answer", best, ranked, unknown)

@@ -1,0 +1,197 @@
+"""Loading the knowledge files and checking every fact against the published sources."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.knowledge.text import fold
+
+LANGUAGES = ("en", "fi")
+TOPICS = ("about", "priorities", "timeline", "project", "contact", "brochure", "publisher")
+FACT_KINDS = ("answer", "not_in_source")
+
+
+class KnowledgeError(Exception):
+    """The knowledge files are inconsistent; the message names the fact or file at fault."""
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    path: Path
+    lang: str
+    title: str
+    updated: str
+    publisher: str
+    text: str
+    not_content: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Quote:
+    text: str
+    source: str
+    lang: str
+
+
+@dataclass(frozen=True)
+class Fact:
+    id: str
+    topic: str
+    kind: str
+    title: dict[str, str]
+    text: dict[str, str]
+    keys: dict[str, list[str]]
+    quotes: tuple[Quote, ...]
+    follow_ups: tuple[str, ...] = ()
+    # The fact that lists its whole topic; it answers "is X one of them?" when X is not named.
+    overview: bool = False
+
+
+@dataclass
+class Knowledge:
+    root: Path
+    sources: dict[str, Source]
+    facts: dict[str, Fact]
+    menu: tuple[str, ...] = ()
+    # The fact offered whenever the bot cannot help: how to reach a person.
+    contact: str = ""
+    files: list[Path] = field(default_factory=list)
+
+    def content_hash(self) -> str:
+        """Hash of every file the index is built from; the index is stale when it changes."""
+        digest = hashlib.sha256()
+        for path in sorted(self.files):
+            digest.update(path.relative_to(self.root).as_posix().encode())
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise KnowledgeError(f"{path}: file missing") from exc
+    except yaml.YAMLError as exc:
+        raise KnowledgeError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise KnowledgeError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def load_sources(root: Path) -> tuple[dict[str, Source], list[Path]]:
+    meta_path = root / "sources.yml"
+    meta = _read_yaml(meta_path)
+    sources: dict[str, Source] = {}
+    files = [meta_path]
+    for entry in meta.get("sources") or []:
+        path = root / entry["file"]
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise KnowledgeError(f"source {entry['id']}: file {path} missing") from exc
+        source = Source(
+            id=entry["id"],
+            path=path,
+            lang=entry.get("lang", "en"),
+            title=entry["title"],
+            updated=entry["updated"],
+            publisher=entry["publisher"],
+            text=text,
+            not_content=tuple(entry.get("not_content") or ()),
+        )
+        # The metadata the bot cites is itself a claim about the source, so it is checked too.
+        for label in ("title", "updated", "publisher"):
+            if fold(entry[label]) not in fold(text):
+                raise KnowledgeError(f"source {source.id}: {label} {entry[label]!r} is not in {path.name}")
+        sources[source.id] = source
+        files.append(path)
+    if not sources:
+        raise KnowledgeError(f"{meta_path}: no sources listed")
+    return sources, files
+
+
+def _per_language(fact_id: str, name: str, value: Any, required: bool) -> dict[str, Any]:
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict) or not value:
+        raise KnowledgeError(f"fact {fact_id}: {name} must map languages to values")
+    unknown = set(value) - set(LANGUAGES)
+    if unknown:
+        raise KnowledgeError(f"fact {fact_id}: {name} has unknown languages {sorted(unknown)}")
+    if required and "en" not in value:
+        raise KnowledgeError(f"fact {fact_id}: {name} has no English (en) version")
+    return dict(value)
+
+
+def _parse_fact(raw: dict[str, Any], sources: dict[str, Source]) -> Fact:
+    fact_id = raw.get("id")
+    if not fact_id:
+        raise KnowledgeError(f"a fact without an id: {raw!r:.80}")
+    topic = raw.get("topic")
+    if topic not in TOPICS:
+        raise KnowledgeError(f"fact {fact_id}: topic {topic!r} is not one of {TOPICS}")
+    kind = raw.get("kind", "answer")
+    if kind not in FACT_KINDS:
+        raise KnowledgeError(f"fact {fact_id}: kind {kind!r} is not one of {FACT_KINDS}")
+    default_source = next(iter(sources))
+    quotes = []
+    for q in raw.get("quotes") or []:
+        source_id = q.get("source", default_source)
+        if source_id not in sources:
+            raise KnowledgeError(f"fact {fact_id}: unknown source {source_id!r}")
+        quotes.append(Quote(text=q["text"], source=source_id, lang=q.get("lang", sources[source_id].lang)))
+    if not quotes:
+        raise KnowledgeError(f"fact {fact_id}: no quotes; every fact must quote its source")
+    return Fact(
+        id=fact_id,
+        topic=topic,
+        kind=kind,
+        title=_per_language(fact_id, "title", raw.get("title"), required=True),
+        text={lang: " ".join(t.split()) for lang, t in _per_language(fact_id, "text", raw.get("text"), True).items()},
+        keys=_per_language(fact_id, "keys", raw.get("keys"), required=False),
+        quotes=tuple(quotes),
+        follow_ups=tuple(raw.get("follow_ups") or ()),
+        overview=bool(raw.get("overview", False)),
+    )
+
+
+def check_facts(facts: dict[str, Fact], sources: dict[str, Source]) -> None:
+    """Every quote must stand in its source, and every follow-up must name a fact."""
+    folded = {sid: fold(s.text) for sid, s in sources.items()}
+    for fact in facts.values():
+        for quote in fact.quotes:
+            if fold(quote.text) not in folded[quote.source]:
+                raise KnowledgeError(
+                    f"fact {fact.id}: quote not found in source {quote.source}: {quote.text!r}"
+                )
+        for target in fact.follow_ups:
+            if target not in facts:
+                raise KnowledgeError(f"fact {fact.id}: follow-up {target!r} is not a fact")
+
+
+def load_knowledge(root: Path) -> Knowledge:
+    """Read and check knowledge/; raises KnowledgeError naming the first problem found."""
+    sources, files = load_sources(root)
+    facts_path = root / "facts.yml"
+    data = _read_yaml(facts_path)
+    facts: dict[str, Fact] = {}
+    for raw in data.get("facts") or []:
+        fact = _parse_fact(raw, sources)
+        if fact.id in facts:
+            raise KnowledgeError(f"fact {fact.id}: defined twice")
+        facts[fact.id] = fact
+    check_facts(facts, sources)
+    menu = tuple(data.get("menu") or ())
+    contact = data.get("contact", "")
+    for fact_id in (*menu, contact):
+        if fact_id not in facts:
+            raise KnowledgeError(f"{facts_path}: {fact_id!r} is named in menu or contact but is not a fact")
+    return Knowledge(
+        root=root, sources=sources, facts=facts, menu=menu, contact=contact, files=[*files, facts_path]
+    )

@@ -1,0 +1,45 @@
+"""Text normalisation shared by the quote check, the lexical signal and the reply builder."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Typographic variants that the published page mixes freely (’ ´ ' and – -); a quote typed with
+# either form must still match the source.
+_QUOTE_MARKS = str.maketrans({"’": "'", "‘": "'", "´": "'", "`": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+# Function words carry no topic; without them the lexical signal measures content overlap only.
+STOPWORDS = frozenset(
+    """
+    a an the and or but if of to in on at by for with from about as into onto than then so such this that
+    these those there here is are was were be been being am do does did done doing have has had having
+    i me my mine we our ours you your yours he him his she her it its they them their theirs what which who
+    whom whose when where why how can could would should will shall may might must not no nor yes please
+    tell say said explain describe give show know want need like let any some all also just more most
+    much many very really actually exactly quite only even still again up down out off over under there's
+    what's who's it's i'm i'd i'll don't doesn't isn't aren't can't won't hi hello hey thanks thank ok
+    okay get got getting one two three thing things something anything way kind sort lot bit please
+    find look looking see mean means meant help wondering wonder curious question ask asking
+    """.split()
+)
+
+# Short prefixes stand in for stemming: English plurals and Finnish case endings share them
+# (priority/priorities, painopiste/painopisteistä) and no language-specific stemmer is needed.
+PREFIX_LEN = 6
+
+
+def fold(text: str) -> str:
+    """Whitespace, quote marks and dashes unified; used to compare quotes with sources."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", text).translate(_QUOTE_MARKS)).strip()
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(fold(text).casefold())
+
+
+def terms(text: str) -> list[str]:
+    """Content terms of a text: words that are not stopwords, cut to a common prefix."""
+    return [w[:PREFIX_LEN] for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]

@@ -1,0 +1,26 @@
+"""Configuration from the environment (prefix RIS3_) or a .env file, with embedded defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RIS3_", env_file=".env", extra="ignore")
+
+    knowledge_dir: Path = PROJECT_ROOT / "knowledge"
+    index_dir: Path = PROJECT_ROOT / "knowledge" / "index"
+    # A folder prepared by `make setup` (no download at run time); any sentence-transformers
+    # model path or hub name can be configured instead.
+    embedding_model: str = str(PROJECT_ROOT / ".cache" / "models" / "multilingual-e5-small")
+    rasa_url: str = "http://localhost:5005"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
