@@ -27,16 +27,27 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=Path, default=PROJECT_ROOT / "tests" / "data" / "retrieval_cases.yml")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--question", "-q", action="append", help="explain these questions instead of the cases")
+    parser.add_argument("--intent", help="with --question: the NLU intent to assume")
     args = parser.parse_args()
     settings = get_settings()
     index = load_index(settings.knowledge_dir, settings.index_dir, settings.embedding_model)
     retriever = Retriever(index, Embedder(settings.embedding_model))
     cases = yaml.safe_load(args.cases.read_text())
+    if args.question:
+        args.verbose = True
+        cases = [{"q": q, "intent": args.intent, "expect": "?"} for q in args.question]
     correct = 0
     answered_scores: list[float] = []
     unanswerable_scores: list[float] = []
     for case in cases:
         decision = retriever.decide(case["q"], case.get("intent"), 0.9 if case.get("intent") else 0.0)
+        if case["expect"] == "?":
+            print(f"{case['q']!r} -> {'answer' if decision.answer else 'dont_know'} ({decision.reason}) "
+                  f"unknown={decision.unknown_words} not_named={decision.not_named}")
+            for c in decision.ranked[:5]:
+                print(f"      {c.item:28} dense={c.dense:.3f} lex={c.lexical:.2f} score={c.score:.3f}")
+            continue
         expect = case["expect"]
         best = decision.best
         if expect == "none":

@@ -7,6 +7,8 @@ import logging
 import os
 from pathlib import Path
 
+from bot.knowledge.text import for_embedding
+
 import numpy as np
 
 logger = logging.getLogger(__name__)
@@ -24,7 +26,7 @@ class Embedder:
 
     def _encode(self, texts: list[str], prefix: str) -> np.ndarray:
         vectors = self.model.encode(
-            [prefix + t for t in texts], batch_size=64, normalize_embeddings=True, convert_to_numpy=True
+            [prefix + for_embedding(t) for t in texts], batch_size=64, normalize_embeddings=True, convert_to_numpy=True
         )
         return np.asarray(vectors, dtype=np.float32)
 

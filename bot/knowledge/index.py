@@ -20,7 +20,7 @@ from bot.knowledge.passages import Passage, split_passages
 from bot.knowledge.store import Fact, Knowledge, load_knowledge
 
 # Bumped when the layout of the index files changes, so old indexes are rebuilt.
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 REBUILD_HINT = "rebuild it with `make setup` (or `bin/bot knowledge build`)"
 
 

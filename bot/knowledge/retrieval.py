@@ -29,6 +29,11 @@ INTENT_TOPICS = {
     "ask_brochure": "brochure",
     "ask_publisher": "publisher",
 }
+# Question words after which the first content word names what is asked about.
+WH_WORDS = frozenset(
+    "what what's which who who's whom whose when where how kuka kenen mikä mitä mitkä milloin missä "
+    "mistä minkä kuinka paljonko montako".split()
+)
 # Prefix matching joins inflected forms; below this length it would join unrelated words.
 MIN_PREFIX = 4
 
@@ -38,16 +43,19 @@ class RetrievalConfig:
     # e5 scores a question against a passage lower than against a paraphrased question; this puts
     # fact texts and passages on the scale of the keys.
     text_offset: float = 0.03
-    lexical_weight: float = 0.10
+    lexical_weight: float = 0.05
     intent_bonus: float = 0.03
     intent_min_confidence: float = 0.5
     unknown_penalty: float = 0.08
+    # The first content word is usually what is asked about ("the *population* of Kouvola"); when the
+    # knowledge does not know it, a match on the remaining words is most likely beside the point.
+    focus_penalty: float = 0.05
     answer_threshold: float = 0.86
     # Passages are raw sentences, not curated answers: they must clear a higher bar.
     passage_threshold: float = 0.89
     # A confident out_of_scope intent needs a clearly better match to be overruled.
     out_of_scope_confidence: float = 0.6
-    out_of_scope_threshold: float = 0.92
+    out_of_scope_threshold: float = 0.95
 
 
 @dataclass
@@ -159,6 +167,15 @@ class Retriever:
                 found.append(word)
         return found
 
+    def _focus_unknown(self, question: str) -> bool:
+        """In a wh-question the first content word is what is asked about ("what is the *population*
+        of Kouvola?"); True when the knowledge does not know that word."""
+        question_words = words(question)
+        if not question_words or question_words[0] not in WH_WORDS:
+            return False
+        q_terms = terms(question)
+        return bool(q_terms) and not self._match(q_terms[0])
+
     def decide(self, question: str, intent: str | None = None, intent_confidence: float = 0.0) -> Decision:
         cfg = self.config
         if not terms(question):
@@ -169,14 +186,22 @@ class Retriever:
         if intent == "out_of_scope" and intent_confidence >= cfg.out_of_scope_confidence:
             if best.score < cfg.out_of_scope_threshold:
                 return Decision(False, "out of scope", best, ranked, unknown)
-        threshold = cfg.answer_threshold if best.kind == "fact" else cfg.passage_threshold
-        if best.score < threshold:
-            return Decision(False, f"best score {best.score:.3f} below {threshold}", best, ranked, unknown)
         overview = self._overviews.get(best.topic or "")
-        if overview and best.item != overview and not (matched & self._stated_terms[best.item]) - self._topic_common[best.topic]:
+        threshold = cfg.answer_threshold if best.kind == "fact" else cfg.passage_threshold
+        if (
+            overview
+            and best.item != overview
+            and best.score >= threshold
+            and not (matched & self._stated_terms[best.item]) - self._topic_common[best.topic]
+        ):
             # Nothing in the question singles out the best fact among its topic ("what are the
             # priorities?", "is tourism one of the priorities?"): answer with the whole topic, and say
             # which asked-about words it does not name.
             chosen = next(c for c in ranked if c.item == overview)
             return Decision(True, "topic overview", chosen, ranked, unknown, not_named=unknown)
+        score = best.score - (cfg.focus_penalty if self._focus_unknown(question) else 0.0)
+        if score < threshold:
+            return Decision(False, f"best score {score:.3f} below {threshold}", best, ranked, unknown)
+        if overview == best.item and unknown:
+            return Decision(True, "topic overview", best, ranked, unknown, not_named=unknown)
         return Decision(True, "answer", best, ranked, unknown)

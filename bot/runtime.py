@@ -1,0 +1,144 @@
+"""Starting the real Rasa server and action server as child processes, for end-to-end tests,
+benchmarks and tools that need a running bot. Each instance gets its own ports, endpoints file
+and tracker database, so it never touches a bot the user is running."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.settings import PROJECT_ROOT
+
+RASA_VENV = Path(os.environ.get("RIS3_RASA_VENV", PROJECT_ROOT / ".venv-rasa"))
+ACTIONS_VENV = Path(os.environ.get("RIS3_ACTIONS_VENV", PROJECT_ROOT / ".venv-actions"))
+MODEL = PROJECT_ROOT / "models" / "ris3.tar.gz"
+
+
+class StartError(RuntimeError):
+    """A server did not come up; the message carries the tail of its log."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        PYTHONPATH=str(PROJECT_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""),
+        RASA_TELEMETRY_ENABLED="false",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        TOKENIZERS_PARALLELISM="false",
+    )
+    env.setdefault("RIS3_EMBEDDING_MODEL", str(PROJECT_ROOT / ".cache" / "models" / "multilingual-e5-small"))
+    return env
+
+
+@dataclass
+class BotProcesses:
+    rasa_port: int = field(default_factory=free_port)
+    action_port: int = field(default_factory=free_port)
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="ris3-bot-")))
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    started_seconds: float = 0.0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def log(self, name: str) -> Path:
+        return self.workdir / f"{name}.log"
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        with self.log(name).open("wb") as log:
+            self.processes[name] = subprocess.Popen(
+                args, cwd=PROJECT_ROOT, env=_environment(), stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def _wait(self, name: str, url: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.processes[name].poll() is not None:
+                raise StartError(f"{name} exited during start-up:\n{self.tail(name)}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.5)
+        raise StartError(f"{name} did not answer at {url} within {timeout:.0f} s:\n{self.tail(name)}")
+
+    def tail(self, name: str, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log(name).read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def start(self, timeout: float = 240.0) -> BotProcesses:
+        if not MODEL.is_file():
+            raise StartError(f"no trained model at {MODEL}: run `make setup` first")
+        started = time.monotonic()
+        endpoints = self.workdir / "endpoints.yml"
+        endpoints.write_text(
+            f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
+            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.workdir / "tracker.db"}"\n'
+        )
+        self._spawn(
+            "actions",
+            [str(ACTIONS_VENV / "bin" / "python"), "-m", "rasa_sdk", "--actions", "actions",
+             "-p", str(self.action_port)],
+        )
+        self._spawn(
+            "rasa",
+            [str(RASA_VENV / "bin" / "rasa"), "run", "--enable-api", "-p", str(self.rasa_port),
+             "-m", str(MODEL), "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
+        )
+        try:
+            self._wait("actions", f"http://127.0.0.1:{self.action_port}/health", timeout)
+            self._wait("rasa", f"{self.url}/status", timeout)
+        except StartError:
+            self.stop()
+            raise
+        self.started_seconds = time.monotonic() - started
+        return self
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+
+    def __enter__(self) -> BotProcesses:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+if __name__ == "__main__":
+    with BotProcesses() as bot:
+        print(f"bot up at {bot.url} in {bot.started_seconds:.1f} s; Ctrl-C stops it", file=sys.stderr)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass

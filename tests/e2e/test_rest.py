@@ -1,0 +1,92 @@
+"""End to end over REST against the real Rasa server and action server: stakeholders' questions
+(tests/e2e/questions_en.yml, written apart from the training data) and the facts in each reply."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import post_message
+
+CASES = yaml.safe_load((Path(__file__).parent / "questions_en.yml").read_text(encoding="utf-8"))
+
+
+def _reply_text(replies: list[dict]) -> str:
+    return "\n".join(r.get("text") or "" for r in replies)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["q"][:60] for c in CASES])
+def test_question(bot_url: str, case: dict) -> None:
+    replies = post_message(bot_url, f"e2e-{uuid.uuid4().hex[:8]}", case["q"])
+    text = _reply_text(replies)
+    missing = [p for p in case["expect"] if not re.search(p, text, re.IGNORECASE)]
+    forbidden = [p for p in case.get("not", []) if re.search(p, text, re.IGNORECASE)]
+    assert not missing and not forbidden, (
+        f"question: {case['q']}\nreply: {text}\nmissing: {missing}\nforbidden present: {forbidden}"
+    )
+
+
+def test_every_factual_answer_names_its_source(bot_url: str) -> None:
+    for case in CASES:
+        if case["topic"] in {"smalltalk", "out_of_scope"}:
+            continue
+        text = _reply_text(post_message(bot_url, f"src-{uuid.uuid4().hex[:8]}", case["q"]))
+        if "don't know" not in text:
+            assert "Source: Kymenlaakso's Smart Specialisation RIS3 Strategy" in text, text
+
+
+def test_follow_up_buttons_after_the_priorities(bot_url: str) -> None:
+    sender = f"buttons-{uuid.uuid4().hex[:8]}"
+    replies = post_message(bot_url, sender, '/answer_fact{"fact_id":"priorities_all"}')
+    titles = [b["title"] for r in replies for b in r.get("buttons") or []]
+    assert titles == ["Smart and green logistics", "Renewable materials and energy",
+                      "Data economy, cyber security and gamification"]
+    # Pressing a follow-up button answers that priority.
+    payload = next(b["payload"] for r in replies for b in r["buttons"] if b["title"].startswith("Data"))
+    assert "digitalisation priority" in _reply_text(post_message(bot_url, sender, payload))
+
+
+def test_greeting_offers_the_topics(bot_url: str) -> None:
+    replies = post_message(bot_url, f"greet-{uuid.uuid4().hex[:8]}", "good morning!")
+    titles = [b["title"] for r in replies for b in r.get("buttons") or []]
+    assert "The three priorities" in titles and "Contact details" in titles
+
+
+def test_asking_for_a_person_gives_the_project_manager(bot_url: str) -> None:
+    text = _reply_text(post_message(bot_url, f"human-{uuid.uuid4().hex[:8]}", "I'd rather talk to a real person"))
+    assert "Petri Tolmunen" in text and "+358 44 747 8512" in text
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["", "   ", "?!", "x" * 20000, "\x00\x01\x02 binary \ufffd", "<script>alert(1)</script>", "'; DROP TABLE events; --"],
+    ids=["empty", "spaces", "punctuation", "huge", "binary", "html", "sql"],
+)
+def test_odd_messages_get_a_reply_and_keep_the_conversation(bot_url: str, message: str) -> None:
+    sender = f"odd-{uuid.uuid4().hex[:8]}"
+    replies = post_message(bot_url, sender, message)
+    assert replies, "the bot must answer something"
+    # The conversation goes on normally afterwards.
+    assert "Tolmunen" in _reply_text(post_message(bot_url, sender, "who is the project manager?"))
+
+
+def test_malformed_json_is_rejected_with_a_client_error(bot_url: str) -> None:
+    request = urllib.request.Request(
+        f"{bot_url}/webhooks/rest/webhook", data=b'{"sender": "x", "message": ', headers={"Content-Type": "application/json"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as excinfo:
+        urllib.request.urlopen(request, timeout=30)
+    assert 400 <= excinfo.value.code < 500
+
+
+def test_replies_are_json_serialisable_text(bot_url: str) -> None:
+    replies = post_message(bot_url, f"json-{uuid.uuid4().hex[:8]}", "when was the strategy updated?")
+    json.dumps(replies)
+    assert all(isinstance(r.get("text", ""), str) for r in replies)
