@@ -86,11 +86,12 @@ def build_index(
     """Build the index unless an up-to-date one exists; returns (rebuilt, manifest)."""
     knowledge = load_knowledge(knowledge_dir)
     wanted = expected_manifest(knowledge, model)
-    manifest_path = index_dir / "manifest.json"
-    if not force and manifest_path.is_file():
-        current = json.loads(manifest_path.read_text())
-        if all(current.get(k) == v for k, v in wanted.items()):
-            return False, current
+    if not force:
+        try:
+            # Loading, not only the manifest, so that damaged index files are rebuilt too.
+            return False, load_index(knowledge_dir, index_dir, model).manifest
+        except IndexNotReady:
+            pass
 
     if embedder_factory is None:
         from bot.knowledge.embedder import Embedder
@@ -125,9 +126,13 @@ def build_index(
         (tmp / "rows.json").write_text(json.dumps([r.__dict__ for r in rows]))
         (tmp / "passages.json").write_text(json.dumps([p.__dict__ for p in passages], ensure_ascii=False))
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        # The old index is moved aside, not deleted, until the new one is in place.
+        old = index_dir.with_name(index_dir.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
         if index_dir.exists():
-            shutil.rmtree(index_dir)
+            os.replace(index_dir, old)
         os.replace(tmp, index_dir)
+        shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return True, manifest
@@ -139,7 +144,12 @@ def load_index(knowledge_dir: Path, index_dir: Path, model: str) -> KnowledgeInd
     manifest_path = index_dir / "manifest.json"
     if not manifest_path.is_file():
         raise IndexNotReady(f"no knowledge index at {index_dir}: {REBUILD_HINT}")
-    manifest = json.loads(manifest_path.read_text())
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise IndexNotReady(f"the knowledge index manifest at {manifest_path} is unreadable: {REBUILD_HINT}") from exc
+    if not isinstance(manifest, dict):
+        raise IndexNotReady(f"the knowledge index manifest at {manifest_path} is unreadable: {REBUILD_HINT}")
     wanted = expected_manifest(knowledge, model)
     stale = [k for k, v in wanted.items() if manifest.get(k) != v]
     if stale:
@@ -151,7 +161,7 @@ def load_index(knowledge_dir: Path, index_dir: Path, model: str) -> KnowledgeInd
         vectors = np.load(index_dir / "vectors.npy")
         rows = [Row(**r) for r in json.loads((index_dir / "rows.json").read_text())]
         passages = [Passage(**p) for p in json.loads((index_dir / "passages.json").read_text())]
-    except (OSError, ValueError, TypeError) as exc:
+    except (OSError, ValueError, TypeError, EOFError) as exc:
         raise IndexNotReady(f"the knowledge index at {index_dir} is unreadable ({exc}): {REBUILD_HINT}") from exc
     if len(rows) != vectors.shape[0]:
         raise IndexNotReady(f"the knowledge index at {index_dir} is inconsistent: {REBUILD_HINT}")

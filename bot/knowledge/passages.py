@@ -28,9 +28,15 @@ def split_passages(source: Source) -> list[Passage]:
     passages: list[Passage] = []
     paragraphs = [p for p in re.split(r"\n\s*\n", source.text) if p.strip()]
     for p_index, paragraph in enumerate(paragraphs):
-        lines = [line for line in paragraph.splitlines() if fold(line) and fold(line) not in skip]
-        body = fold(" ".join(lines))
-        for sentence in _SENTENCE_END.split(body):
+        # A skipped line ends a run of lines: joining across it would make text the source never had.
+        runs: list[list[str]] = [[]]
+        for line in paragraph.splitlines():
+            if fold(line) in skip:
+                runs.append([])
+            elif fold(line):
+                runs[-1].append(line)
+        sentences = [s for run in runs if run for s in _SENTENCE_END.split(fold(" ".join(run)))]
+        for sentence in sentences:
             sentence = sentence.strip(" •")
             if len(words(sentence)) >= MIN_WORDS:
                 passages.append(

@@ -90,6 +90,9 @@ def load_sources(root: Path) -> tuple[dict[str, Source], list[Path]]:
     sources: dict[str, Source] = {}
     files = [meta_path]
     for entry in meta.get("sources") or []:
+        missing = [k for k in ("id", "file", "title", "updated", "publisher") if not entry.get(k)]
+        if missing:
+            raise KnowledgeError(f"{meta_path}: a source lacks {', '.join(missing)}")
         path = root / entry["file"]
         try:
             text = path.read_text(encoding="utf-8")
@@ -142,6 +145,8 @@ def _parse_fact(raw: dict[str, Any], sources: dict[str, Source]) -> Fact:
     default_source = next(iter(sources))
     quotes = []
     for q in raw.get("quotes") or []:
+        if not isinstance(q, dict) or not isinstance(q.get("text"), str):
+            raise KnowledgeError(f"fact {fact_id}: each quote needs a `text:` with the quoted words")
         source_id = q.get("source", default_source)
         if source_id not in sources:
             raise KnowledgeError(f"fact {fact_id}: unknown source {source_id!r}")

@@ -262,33 +262,18 @@ def test_rows_not_matching_vectors_is_refused(kdir: Path, index_dir: Path, built
         load_index(kdir, index_dir, MODEL)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=EOFError,
-    reason="bug in load_index: np.load raises EOFError on an empty vectors.npy, which is not caught",
-)
 def test_empty_vectors_file_is_unreadable(kdir: Path, index_dir: Path, built: dict[str, Any]) -> None:
     (index_dir / "vectors.npy").write_bytes(b"")
     with pytest.raises(IndexNotReady, match="unreadable"):
         load_index(kdir, index_dir, MODEL)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=json.JSONDecodeError,
-    reason="bug in load_index: a corrupted manifest.json raises JSONDecodeError, not IndexNotReady",
-)
 def test_corrupted_manifest_is_not_ready(kdir: Path, index_dir: Path, built: dict[str, Any]) -> None:
     (index_dir / "manifest.json").write_text('{"format": 1, "content_')
     with pytest.raises(IndexNotReady):
         load_index(kdir, index_dir, MODEL)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in build_index: an up-to-date manifest over broken index files is trusted, so the "
-    "`make setup` that IndexNotReady recommends does not repair the index (only --force does)",
-)
 def test_build_repairs_unreadable_index(kdir: Path, index_dir: Path, built: dict[str, Any]) -> None:
     (index_dir / "vectors.npy").write_bytes(b"garbage")
     rebuilt, _ = build_index(kdir, index_dir, MODEL, embedder_factory=Factory())

@@ -40,12 +40,15 @@ def make_source(text: str, not_content: tuple[str, ...] = ()) -> Source:
 
 def test_not_content_lines_never_appear(source: Source, passages: list[Passage]) -> None:
     assert source.not_content
+    own_lines = {fold(line) for line in source.text.splitlines()}
     for line in source.not_content:
         folded = fold(line)
         bare = folded.strip(" •")
         for passage in passages:
             assert folded not in passage.text, (line, passage.id)
-            assert passage.text != bare, (line, passage.id)
+            # A navigation bullet may repeat the page's own heading; only the bullet is left out.
+            if bare not in own_lines:
+                assert passage.text != bare, (line, passage.id)
     # The advert is long enough to be a passage, so this is not passing by the word limit alone.
     assert len(words("e-max.it: your social media marketing partner")) >= MIN_WORDS
     assert all("e-max.it" not in p.text for p in passages)
