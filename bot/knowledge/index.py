@@ -3,6 +3,7 @@ they were built from so that a stale index is refused rather than served."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -72,8 +73,24 @@ def _rows(knowledge: Knowledge, passages: list[Passage]) -> tuple[list[Row], lis
     return rows, texts, as_query
 
 
+# The code that decides what is embedded, and how: a change to it changes the vectors.
+_EMBEDDING_CODE = ("text.py", "passages.py", "index.py", "embedder.py")
+
+
+def code_hash() -> str:
+    digest = hashlib.sha256()
+    for name in _EMBEDDING_CODE:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def expected_manifest(knowledge: Knowledge, model: str) -> dict[str, Any]:
-    return {"format": INDEX_FORMAT, "content_hash": knowledge.content_hash(), "model": model_identity(model)}
+    return {
+        "format": INDEX_FORMAT,
+        "content_hash": knowledge.content_hash(),
+        "model": model_identity(model),
+        "code": code_hash(),
+    }
 
 
 def build_index(

@@ -10,14 +10,16 @@ bench/retrieval_eval.py.
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from bot.knowledge.index import KnowledgeIndex
-from bot.knowledge.text import terms, words
+from bot.knowledge.text import STOPWORDS, terms, words
 
 # The NLU intents that name a topic of the knowledge base.
 INTENT_TOPICS = {
@@ -34,6 +36,11 @@ WH_WORDS = frozenset(
     "what what's which who who's whom whose when where how kuka kenen mikä mitä mitkä milloin missä "
     "mistä minkä kuinka paljonko montako".split()
 )
+# Misspellings are corrected towards known words at this similarity (difflib ratio); "gamifcation" and
+# "prioritys" are 0.96 and 0.89 from the right word, unrelated words of similar length below 0.7.
+SPELLING_CUTOFF = 0.84
+# At most this many unknown words are named as "not named" in an overview answer.
+MAX_NOT_NAMED = 2
 # Prefix matching joins inflected forms; below this length it would join unrelated words.
 MIN_PREFIX = 4
 
@@ -49,7 +56,7 @@ class RetrievalConfig:
     unknown_penalty: float = 0.08
     # The first content word is usually what is asked about ("the *population* of Kouvola"); when the
     # knowledge does not know it, a match on the remaining words is most likely beside the point.
-    focus_penalty: float = 0.05
+    focus_penalty: float = 0.08
     answer_threshold: float = 0.86
     # Passages are raw sentences, not curated answers: they must clear a higher bar.
     passage_threshold: float = 0.89
@@ -98,7 +105,13 @@ class Retriever:
         doc_freq = Counter(t for ts in self._item_terms.values() for t in ts)
         n_items = len(self._item_terms)
         self._idf = {t: math.log(1 + n_items / df) for t, df in doc_freq.items()}
-        self._unknown_idf = math.log(1 + n_items)
+        # A word the knowledge has never seen weighs as much as a typical one: enough to lower the
+        # overlap, not so much that filler words ("somewhere") swamp the words that do match.
+        self._unknown_idf = sum(self._idf.values()) / len(self._idf)
+        texts = [t for f in index.facts.values() for t in (*f.text.values(), *f.title.values())]
+        texts += [k for f in index.facts.values() for ks in f.keys.values() for k in ks]
+        texts += [p.text for p in index.passages.values()]
+        self._known_words = sorted({w for t in texts for w in words(t)} | STOPWORDS)
         # Terms of what a fact says (not of how people ask for it) that every fact of its topic shares.
         self._stated_terms = {
             f.id: {t for text in [*f.text.values(), *f.title.values()] for t in terms(text)}
@@ -121,6 +134,20 @@ class Retriever:
             return set()
         return {v for v in self._vocabulary if len(v) >= MIN_PREFIX and (v.startswith(term) or term.startswith(v))}
 
+    def correct(self, question: str) -> str:
+        """The question with misspelt words replaced by the known words they are closest to."""
+        known = set(self._known_words)
+
+        def fix(match: re.Match[str]) -> str:
+            word = match.group(0)
+            lower = word.casefold()
+            if lower in known or len(lower) < 3 or lower.isdigit():
+                return word
+            close = difflib.get_close_matches(lower, self._known_words, n=1, cutoff=SPELLING_CUTOFF)
+            return close[0] if close else word
+
+        return re.sub(r"[^\W_]+", fix, question)
+
     def rank(self, question: str, intent: str | None = None, intent_confidence: float = 0.0) -> list[Candidate]:
         ranked, _ = self._rank(question, intent, intent_confidence)
         return ranked
@@ -129,8 +156,12 @@ class Retriever:
         self, question: str, intent: str | None, intent_confidence: float
     ) -> tuple[list[Candidate], set[str]]:
         cfg = self.config
-        query = self.embedder.queries([question])[0]
-        sims = self.index.vectors @ query
+        # People often give context first and ask last ("Our municipality is revising its plan. Which
+        # focus areas…?"); the question sentence alone is matched too, so the context cannot drown it.
+        sentences = [s for s in re.split(r"(?<=[.!?])\s+", question.strip()) if s]
+        asked = [s for s in sentences if s.endswith("?")] if len(sentences) > 1 else []
+        queries = self.embedder.queries([question, *asked])
+        sims = (self.index.vectors @ queries.T).max(axis=1)
         # Per item: the best key, or the best text/passage row lifted onto the keys' scale.
         adjusted = np.where(self._row_is_key, sims, sims + cfg.text_offset)
         dense: dict[str, float] = {}
@@ -153,7 +184,8 @@ class Retriever:
             lexical = sum(w for t, w in weights.items() if matches[t] & item_terms) / total
             score = d + cfg.lexical_weight * lexical - cfg.unknown_penalty * unknown_share
             if topic_hint and topic == topic_hint:
-                score += cfg.intent_bonus
+                # Scaled by confidence: a hesitant intent must not outvote a distinctive word that matches.
+                score += cfg.intent_bonus * intent_confidence
             candidates.append(Candidate(item, "fact" if fact else "passage", topic, d, lexical, score))
         candidates.sort(key=lambda c: c.score, reverse=True)
         matched = set().union(*matches.values()) if matches else set()
@@ -167,6 +199,12 @@ class Retriever:
                 found.append(word)
         return found
 
+    @staticmethod
+    def _asked_about(unknown: list[str]) -> list[str]:
+        """The unknown words worth naming in "the strategy does not name X": in a short question like
+        "is tourism a priority?" they are the thing asked about; in a long one mostly its context."""
+        return unknown if len(unknown) <= MAX_NOT_NAMED else []
+
     def _focus_unknown(self, question: str) -> bool:
         """In a wh-question the first content word is what is asked about ("what is the *population*
         of Kouvola?"); True when the knowledge does not know that word."""
@@ -178,6 +216,7 @@ class Retriever:
 
     def decide(self, question: str, intent: str | None = None, intent_confidence: float = 0.0) -> Decision:
         cfg = self.config
+        question = self.correct(question)
         if not terms(question):
             return Decision(False, "no content words", None)
         ranked, matched = self._rank(question, intent, intent_confidence)
@@ -198,10 +237,10 @@ class Retriever:
             # priorities?", "is tourism one of the priorities?"): answer with the whole topic, and say
             # which asked-about words it does not name.
             chosen = next(c for c in ranked if c.item == overview)
-            return Decision(True, "topic overview", chosen, ranked, unknown, not_named=unknown)
+            return Decision(True, "topic overview", chosen, ranked, unknown, not_named=self._asked_about(unknown))
         score = best.score - (cfg.focus_penalty if self._focus_unknown(question) else 0.0)
         if score < threshold:
             return Decision(False, f"best score {score:.3f} below {threshold}", best, ranked, unknown)
         if overview == best.item and unknown:
-            return Decision(True, "topic overview", best, ranked, unknown, not_named=unknown)
+            return Decision(True, "topic overview", best, ranked, unknown, not_named=self._asked_about(unknown))
         return Decision(True, "answer", best, ranked, unknown)

@@ -16,13 +16,19 @@ import yaml
 from tests.conftest import post_message
 
 CASES = yaml.safe_load((Path(__file__).parent / "questions_en.yml").read_text(encoding="utf-8"))
+# A case marked `known_miss` documents a question the bot still gets wrong; it is reported as xfail
+# (and as XPASS once it is answered right), never hidden.
+PARAMS = [
+    pytest.param(c, marks=pytest.mark.xfail(reason=c["known_miss"], strict=False)) if c.get("known_miss") else c
+    for c in CASES
+]
 
 
 def _reply_text(replies: list[dict]) -> str:
     return "\n".join(r.get("text") or "" for r in replies)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["q"][:60] for c in CASES])
+@pytest.mark.parametrize("case", PARAMS, ids=[c["q"][:60] for c in CASES])
 def test_question(bot_url: str, case: dict) -> None:
     replies = post_message(bot_url, f"e2e-{uuid.uuid4().hex[:8]}", case["q"])
     text = _reply_text(replies)
@@ -35,7 +41,7 @@ def test_question(bot_url: str, case: dict) -> None:
 
 def test_every_factual_answer_names_its_source(bot_url: str) -> None:
     for case in CASES:
-        if case["topic"] in {"smalltalk", "out_of_scope"}:
+        if case["topic"] in {"smalltalk", "out_of_scope"} or case.get("known_miss"):
             continue
         text = _reply_text(post_message(bot_url, f"src-{uuid.uuid4().hex[:8]}", case["q"]))
         if "don't know" not in text:
