@@ -8,13 +8,14 @@ from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import ValidationAction
 
 from bot.knowledge.index import IndexNotReady
 from bot.knowledge.replies import Reply, contact_text, fact_reply, menu_buttons, reply_for
 from bot.knowledge.service import KnowledgeService, check_index, get_service, warm_up_in_background
+from bot.language import ENGLISH, LANGUAGES, detect
 
 logger = logging.getLogger(__name__)
-LANGUAGE = "en"
 
 # Refuse to serve from a missing or stale index: better no action server than wrong answers.
 try:
@@ -25,6 +26,11 @@ except IndexNotReady as exc:
 # Sanic imports this module in its worker process too; load the model there, before the first user.
 if os.environ.get("SANIC_WORKER_NAME"):
     warm_up_in_background()
+
+
+def _language(tracker: Tracker) -> str:
+    language = tracker.get_slot("language")
+    return language if language in LANGUAGES else ENGLISH
 
 
 def _service(dispatcher: CollectingDispatcher) -> KnowledgeService | None:
@@ -44,6 +50,21 @@ def _send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
     )
 
 
+class ValidateSlotMappings(ValidationAction):
+    """Fills the custom-mapped slots after each user message: the conversation's language."""
+
+    def name(self) -> str:
+        return "action_validate_slot_mappings"
+
+    async def extract_language(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        text = (tracker.latest_message or {}).get("text") or ""
+        # Button payloads ("/answer_fact{...}") say nothing about the language.
+        detected = None if text.startswith("/") else detect(text)
+        return {"language": detected} if detected else {}
+
+
 class ActionAnswer(Action):
     def name(self) -> str:
         return "action_answer"
@@ -52,46 +73,60 @@ class ActionAnswer(Action):
         service = _service(dispatcher)
         if service is None:
             return []
+        language = _language(tracker)
         message = tracker.latest_message or {}
-        intent = (message.get("intent") or {}).get("name")
-        confidence = float((message.get("intent") or {}).get("confidence") or 0.0)
+        intent, confidence = _intent(message)
         fact_id = next(tracker.get_latest_entity_values("fact_id"), None)
         if intent == "answer_fact" and fact_id in service.index.facts:
-            reply = fact_reply(service.index, fact_id, LANGUAGE)
+            reply = fact_reply(service.index, fact_id, language)
         else:
             text = message.get("text") or ""
             decision = service.retriever.decide(text, intent, confidence)
-            reply = reply_for(decision, service.index, LANGUAGE)
+            reply = reply_for(decision, service.index, language)
             best = decision.best
             logger.info(
-                "answer=%s reason=%s item=%s score=%s intent=%s(%.2f)",
+                "answer=%s reason=%s item=%s score=%s intent=%s(%.2f) language=%s",
                 decision.answer, decision.reason, best.item if best else None,
-                f"{best.score:.3f}" if best else None, intent, confidence,
+                f"{best.score:.3f}" if best else None, intent, confidence, language,
             )
         _send(dispatcher, reply)
         return []
 
 
-class ActionGreet(Action):
+def _intent(message: dict[str, Any]) -> tuple[str | None, float]:
+    """The NLU's intent; under a fallback, the best real intent it was unsure about."""
+    ranking = [i for i in message.get("intent_ranking") or [] if i.get("name") != "nlu_fallback"]
+    intent = message.get("intent") or {}
+    if intent.get("name") == "nlu_fallback" and ranking:
+        intent = ranking[0]
+    return intent.get("name"), float(intent.get("confidence") or 0.0)
+
+
+class _MenuReply:
+    """A response followed by the topic buttons. Not an Action itself: rasa_sdk registers every
+    Action subclass by its name."""
+
+    response = ""
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        service = _service(dispatcher)
+        buttons = menu_buttons(service.index, _language(tracker)) if service else []
+        _send(dispatcher, Reply(self.response, buttons=buttons))
+        return []
+
+
+class ActionGreet(_MenuReply, Action):
+    response = "utter_greet"
+
     def name(self) -> str:
         return "action_greet"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        service = _service(dispatcher)
-        buttons = menu_buttons(service.index, LANGUAGE) if service else []
-        _send(dispatcher, Reply("utter_greet", buttons=buttons))
-        return []
 
+class ActionHelp(_MenuReply, Action):
+    response = "utter_help"
 
-class ActionHelp(Action):
     def name(self) -> str:
         return "action_help"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        service = _service(dispatcher)
-        buttons = menu_buttons(service.index, LANGUAGE) if service else []
-        _send(dispatcher, Reply("utter_help", buttons=buttons))
-        return []
 
 
 class ActionHuman(Action):
@@ -102,5 +137,5 @@ class ActionHuman(Action):
         service = _service(dispatcher)
         if service is None:
             return []
-        _send(dispatcher, Reply("utter_human", {"contact": contact_text(service.index, LANGUAGE)}))
+        _send(dispatcher, Reply("utter_human", {"contact": contact_text(service.index, _language(tracker))}))
         return []

@@ -17,10 +17,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.knowledge.embedder import Embedder  # noqa: E402
-from bot.knowledge.index import load_index  # noqa: E402
-from bot.knowledge.retrieval import Retriever  # noqa: E402
-from bot.settings import PROJECT_ROOT, get_settings  # noqa: E402
+from bot.knowledge.embedder import Embedder
+from bot.knowledge.index import load_index
+from bot.knowledge.retrieval import Retriever
+from bot.settings import PROJECT_ROOT, get_settings
 
 
 def main() -> int:

@@ -60,10 +60,13 @@ def _model_prepare(args: argparse.Namespace) -> int:
 async def _post(url: str, sender: str, text: str) -> list[dict]:
     import aiohttp
 
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
-        async with session.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}) as r:
-            r.raise_for_status()
-            return await r.json()
+    body = {"sender": sender, "message": text}
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session,
+        session.post(f"{url}/webhooks/rest/webhook", json=body) as response,
+    ):
+        response.raise_for_status()
+        return await response.json()
 
 
 def _ask(args: argparse.Namespace) -> int:

@@ -7,9 +7,9 @@ import logging
 import os
 from pathlib import Path
 
-from bot.knowledge.text import for_embedding
-
 import numpy as np
+
+from bot.knowledge.text import for_embedding
 
 logger = logging.getLogger(__name__)
 

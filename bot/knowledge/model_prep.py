@@ -352,7 +352,7 @@ def check_vocabulary(header: E5Header, tokenizer: dict[str, Any]) -> None:
     pieces = [p[0] for p in vocab]
     if tuple(pieces) != header.pieces:
         first_diff = next(
-            (i for i, (a, b) in enumerate(zip(pieces, header.pieces)) if a != b),
+            (i for i, (a, b) in enumerate(zip(pieces, header.pieces, strict=False)) if a != b),
             min(len(pieces), len(header.pieces)),
         )
         raise ModelPrepError(

@@ -165,7 +165,7 @@ class Retriever:
         # Per item: the best key, or the best text/passage row lifted onto the keys' scale.
         adjusted = np.where(self._row_is_key, sims, sims + cfg.text_offset)
         dense: dict[str, float] = {}
-        for item, score in zip(self._row_items, adjusted):
+        for item, score in zip(self._row_items, adjusted, strict=True):
             if score > dense.get(item, -1.0):
                 dense[item] = float(score)
 
@@ -222,9 +222,9 @@ class Retriever:
         ranked, matched = self._rank(question, intent, intent_confidence)
         best = ranked[0]
         unknown = self.unknown_words(question)
-        if intent == "out_of_scope" and intent_confidence >= cfg.out_of_scope_confidence:
-            if best.score < cfg.out_of_scope_threshold:
-                return Decision(False, "out of scope", best, ranked, unknown)
+        confident_out_of_scope = intent == "out_of_scope" and intent_confidence >= cfg.out_of_scope_confidence
+        if confident_out_of_scope and best.score < cfg.out_of_scope_threshold:
+            return Decision(False, "out of scope", best, ranked, unknown)
         overview = self._overviews.get(best.topic or "")
         threshold = cfg.answer_threshold if best.kind == "fact" else cfg.passage_threshold
         if (

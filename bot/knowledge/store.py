@@ -51,6 +51,8 @@ class Fact:
     follow_ups: tuple[str, ...] = ()
     # The fact that lists its whole topic; it answers "is X one of them?" when X is not named.
     overview: bool = False
+    # Languages whose text translates the quoted source rather than restating it in its own language.
+    translated: tuple[str, ...] = ()
 
 
 @dataclass
@@ -163,6 +165,7 @@ def _parse_fact(raw: dict[str, Any], sources: dict[str, Source]) -> Fact:
         quotes=tuple(quotes),
         follow_ups=tuple(raw.get("follow_ups") or ()),
         overview=bool(raw.get("overview", False)),
+        translated=tuple(raw.get("translated") or ()),
     )
 
 
@@ -175,6 +178,16 @@ def check_facts(facts: dict[str, Fact], sources: dict[str, Source]) -> None:
                 raise KnowledgeError(
                     f"fact {fact.id}: quote not found in source {quote.source}: {quote.text!r}"
                 )
+        # A text in a language none of its quotes is in must say that it is a translation.
+        quoted = {q.lang for q in fact.quotes}
+        for lang in fact.text:
+            if lang not in quoted and lang not in fact.translated:
+                raise KnowledgeError(
+                    f"fact {fact.id}: its {lang} text has no {lang} quote; mark it `translated: [{lang}]`"
+                )
+        for lang in fact.translated:
+            if lang not in fact.text:
+                raise KnowledgeError(f"fact {fact.id}: `translated` names {lang}, which has no text")
         for target in fact.follow_ups:
             if target not in facts:
                 raise KnowledgeError(f"fact {fact.id}: follow-up {target!r} is not a fact")

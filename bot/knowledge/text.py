@@ -23,6 +23,12 @@ STOPWORDS = frozenset(
     what's who's it's i'm i'd i'll don't doesn't isn't aren't can't won't hi hello hey thanks thank ok
     okay get got getting one two three thing things something anything way kind sort lot bit please
     find look looking see mean means meant help wondering wonder curious question ask asking
+    on ja ei ole ovat oli olla onko onks oliko mikä mitä mitkä mikäs mitäs kuka ketä kenen kenelle milloin
+    missä mistä mihin miten miksi millainen millä kuinka paljon voiko voinko voisitko voitko voiks saako
+    saanko kiitos kiitti moi hei terve kyllä joo juu en et emme ette eivät eikä mutta tai myös vain vielä
+    jo nyt sitten se sen sitä ne niiden niitä tämä tää tätä tuo toi tässä siinä mä minä mun minun mulle
+    minulle sinä sä sun teidän teiän te me meidän hän he kerro kertoisitko kerrotko haluan haluaisin
+    tarvitsen tietää tiedätkö osaatko anna näytä löytyykö kiinnostaa siis vai noh niin jotain mitään
     """.split()
 )
 

