@@ -22,6 +22,9 @@ _NEUTRAL = frozenset(
     "kymris3 eng gsm rdi tki".split()
 )
 
+# Place and person names, whose inflected forms are Finnish ("Kouvolan", "Kotkassa", "Tolmuselta").
+_NAMES = ("kouvola", "kotka", "kymenlaakso", "hamina", "tolmuse", "kymäes")
+
 _FINNISH_WORDS = frozenset(
     """
     on ja ei ole ovat oli mikä mitä mitkä mikäs mitäs kuka ketä kenen kenelle keneen milloin missä mistä
@@ -76,11 +79,19 @@ def requested_language(text: str) -> str | None:
     return None
 
 
+def _inflected_name(word: str) -> bool:
+    """A name with a Finnish case ending ("kouvolan", "kymenlaaksossa"): only Finnish inflects names."""
+    return any(word.startswith(name) and len(word) > len(name) for name in _NAMES)
+
+
 def scores(text: str) -> tuple[float, float]:
     """Evidence for (Finnish, English) in a message."""
     finnish = english = 0.0
     for word in _WORD.findall(text.casefold()):
         if word in _NEUTRAL:
+            continue
+        if _inflected_name(word):
+            finnish += 1.0
             continue
         if word in _FINNISH_WORDS:
             finnish += 1.0

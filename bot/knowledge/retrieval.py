@@ -39,6 +39,10 @@ WH_WORDS = frozenset(
 # Misspellings are corrected towards known words at this similarity (difflib ratio); "gamifcation" and
 # "prioritys" are 0.96 and 0.89 from the right word, unrelated words of similar length below 0.7.
 SPELLING_CUTOFF = 0.84
+# Words that open a question about whether something is so ("is X a priority?", "onko X mukana?").
+YES_NO_OPENERS = frozenset(
+    "is are does do was were will can could has have isn't aren't doesn't onko onks ovatko oliko".split()
+)
 # At most this many unknown words are named as "not named" in an overview answer.
 MAX_NOT_NAMED = 2
 # Prefix matching joins inflected forms; below this length it would join unrelated words.
@@ -60,9 +64,10 @@ class RetrievalConfig:
     answer_threshold: float = 0.86
     # Passages are raw sentences, not curated answers: they must clear a higher bar.
     passage_threshold: float = 0.89
-    # A confident out_of_scope intent needs a clearly better match to be overruled.
-    out_of_scope_confidence: float = 0.6
-    out_of_scope_threshold: float = 0.95
+    # The NLU's out_of_scope lowers the score in proportion to its confidence: a soft vote, because it
+    # sees the whole message ("We run a biogas plant near Hamina. Would renewable energy…?") and is
+    # easily swayed by context that retrieval reads past.
+    out_of_scope_penalty: float = 0.06
 
 
 @dataclass
@@ -88,6 +93,16 @@ class Decision:
     not_named: list[str] = field(default_factory=list)
 
 
+def asked_part(question: str) -> str:
+    """The sentence that asks, when a message gives context first: "We run a biogas plant near
+    Hamina. Would renewable energy fall under the priorities?" or "For my article: who is behind it?"."""
+    parts = [p for p in re.split(r"(?<=[.!?:])\s+", question.strip()) if words(p)]
+    if len(parts) < 2:
+        return question
+    asked = [p for p in parts if p.rstrip().endswith("?")]
+    return asked[-1] if asked else question
+
+
 class Retriever:
     def __init__(self, index: KnowledgeIndex, embedder: object, config: RetrievalConfig | None = None) -> None:
         self.index = index
@@ -111,7 +126,10 @@ class Retriever:
         texts = [t for f in index.facts.values() for t in (*f.text.values(), *f.title.values())]
         texts += [k for f in index.facts.values() for ks in f.keys.values() for k in ks]
         texts += [p.text for p in index.passages.values()]
-        self._known_words = sorted({w for t in texts for w in words(t)} | STOPWORDS)
+        self._known_words = {w for t in texts for w in words(t)} | STOPWORDS
+        # Misspellings are corrected towards content words only: towards stopwords, "call" became "all"
+        # and "jobs" the Finnish "jos", and the question lost what it was about.
+        self._correction_targets = sorted(self._known_words - STOPWORDS)
         # Terms of what a fact says (not of how people ask for it) that every fact of its topic shares.
         self._stated_terms = {
             f.id: {t for text in [*f.text.values(), *f.title.values()] for t in terms(text)}
@@ -123,7 +141,7 @@ class Retriever:
             common = self._topic_common.get(fact.topic)
             self._topic_common[fact.topic] = set(ts) if common is None else common & ts
         self._overviews = {f.topic: f.id for f in index.facts.values() if f.overview}
-        self._row_items = np.array([r.item for r in index.rows])
+        self._row_items = [r.item for r in index.rows]
         self._row_is_key = np.array([r.field == "key" for r in index.rows])
 
     def _match(self, term: str) -> set[str]:
@@ -136,14 +154,16 @@ class Retriever:
 
     def correct(self, question: str) -> str:
         """The question with misspelt words replaced by the known words they are closest to."""
-        known = set(self._known_words)
+        known = self._known_words
 
         def fix(match: re.Match[str]) -> str:
             word = match.group(0)
             lower = word.casefold()
             if lower in known or len(lower) < 3 or lower.isdigit():
                 return word
-            close = difflib.get_close_matches(lower, self._known_words, n=1, cutoff=SPELLING_CUTOFF)
+            # Typos rarely hit the first letter; requiring it keeps "call" from becoming "all".
+            candidates = [w for w in self._correction_targets if w[0] == lower[0]]
+            close = difflib.get_close_matches(lower, candidates, n=1, cutoff=SPELLING_CUTOFF)
             return close[0] if close else word
 
         return re.sub(r"[^\W_]+", fix, question)
@@ -158,9 +178,8 @@ class Retriever:
         cfg = self.config
         # People often give context first and ask last ("Our municipality is revising its plan. Which
         # focus areas…?"); the question sentence alone is matched too, so the context cannot drown it.
-        sentences = [s for s in re.split(r"(?<=[.!?])\s+", question.strip()) if s]
-        asked = [s for s in sentences if s.endswith("?")] if len(sentences) > 1 else []
-        queries = self.embedder.queries([question, *asked])
+        asked = asked_part(question)
+        queries = self.embedder.queries([question] if asked == question else [question, asked])
         sims = (self.index.vectors @ queries.T).max(axis=1)
         # Per item: the best key, or the best text/passage row lifted onto the keys' scale.
         adjusted = np.where(self._row_is_key, sims, sims + cfg.text_offset)
@@ -169,7 +188,9 @@ class Retriever:
             if score > dense.get(item, -1.0):
                 dense[item] = float(score)
 
-        q_terms = terms(question)
+        # Words of the context around the question ("We run a biogas plant near Hamina.") are not what
+        # is asked: the overlap and the unknown share are measured on the asked part only.
+        q_terms = terms(asked)
         matches = {t: self._match(t) for t in q_terms}
         weights = {t: (max(self._idf[m] for m in ms) if ms else self._unknown_idf) for t, ms in matches.items()}
         total = sum(weights.values()) or 1.0
@@ -200,10 +221,13 @@ class Retriever:
         return found
 
     @staticmethod
-    def _asked_about(unknown: list[str]) -> list[str]:
-        """The unknown words worth naming in "the strategy does not name X": in a short question like
-        "is tourism a priority?" they are the thing asked about; in a long one mostly its context."""
-        return unknown if len(unknown) <= MAX_NOT_NAMED else []
+    def _asked_about(question: str, unknown: list[str]) -> list[str]:
+        """The unknown words worth naming in "the strategy does not name X": only when the question
+        asks whether something is included ("is tourism a priority?", "onko matkailu mukana?") and
+        names one or two things; otherwise they are context or filler ("list the chosen priorities")."""
+        first = (words(question) or [""])[0]
+        yes_no = first in YES_NO_OPENERS or (first.endswith(("ko", "kö")) and len(first) > 4)
+        return unknown if yes_no and len(unknown) <= MAX_NOT_NAMED else []
 
     def _focus_unknown(self, question: str) -> bool:
         """In a wh-question the first content word is what is asked about ("what is the *population*
@@ -221,10 +245,7 @@ class Retriever:
             return Decision(False, "no content words", None)
         ranked, matched = self._rank(question, intent, intent_confidence)
         best = ranked[0]
-        unknown = self.unknown_words(question)
-        confident_out_of_scope = intent == "out_of_scope" and intent_confidence >= cfg.out_of_scope_confidence
-        if confident_out_of_scope and best.score < cfg.out_of_scope_threshold:
-            return Decision(False, "out of scope", best, ranked, unknown)
+        unknown = self.unknown_words(asked_part(question))
         overview = self._overviews.get(best.topic or "")
         threshold = cfg.answer_threshold if best.kind == "fact" else cfg.passage_threshold
         if (
@@ -237,10 +258,14 @@ class Retriever:
             # priorities?", "is tourism one of the priorities?"): answer with the whole topic, and say
             # which asked-about words it does not name.
             chosen = next(c for c in ranked if c.item == overview)
-            return Decision(True, "topic overview", chosen, ranked, unknown, not_named=self._asked_about(unknown))
-        score = best.score - (cfg.focus_penalty if self._focus_unknown(question) else 0.0)
+            not_named = self._asked_about(asked_part(question), unknown)
+            return Decision(True, "topic overview", chosen, ranked, unknown, not_named=not_named)
+        score = best.score - (cfg.focus_penalty if self._focus_unknown(asked_part(question)) else 0.0)
+        if intent == "out_of_scope":
+            score -= cfg.out_of_scope_penalty * intent_confidence
         if score < threshold:
             return Decision(False, f"best score {score:.3f} below {threshold}", best, ranked, unknown)
         if overview == best.item and unknown:
-            return Decision(True, "topic overview", best, ranked, unknown, not_named=self._asked_about(unknown))
+            not_named = self._asked_about(asked_part(question), unknown)
+            return Decision(True, "topic overview", best, ranked, unknown, not_named=not_named)
         return Decision(True, "answer", best, ranked, unknown)

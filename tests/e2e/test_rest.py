@@ -28,6 +28,10 @@ PARAMS = [
 ]
 
 
+# The opening words of utter_dont_know in each language (domain.yml).
+DONT_KNOW = {"en": "I don't know that", "fi": "en tiedä sitä"}
+
+
 def _reply_text(replies: list[dict]) -> str:
     return "\n".join(r.get("text") or "" for r in replies)
 
@@ -48,6 +52,8 @@ def test_every_factual_answer_names_its_source(bot_url: str) -> None:
         if case["topic"] in {"smalltalk", "out_of_scope"} or case.get("known_miss"):
             continue
         text = _reply_text(post_message(bot_url, f"src-{uuid.uuid4().hex[:8]}", case["q"]))
+        if DONT_KNOW[case["lang"]] in text:
+            continue  # a miss, reported by test_question; here only stated facts count
         label = "Lähde" if case["lang"] == "fi" else "Source"
         assert f"{label}: Kymenlaakso's Smart Specialisation RIS3 Strategy" in text, text
 
@@ -139,9 +145,11 @@ def test_switching_language_mid_conversation_sticks(bot_url: str) -> None:
 
 
 def test_one_word_finnish_messages_get_finnish_replies(bot_url: str) -> None:
-    greeting, thanks = _conversation(bot_url, "moi", "kiitos")
-    assert "Hei!" in greeting and "Kolme painopistettä" in greeting
-    assert "Ole hyvä" in thanks
+    sender = f"fi-words-{uuid.uuid4().hex[:8]}"
+    greeting = post_message(bot_url, sender, "moi")
+    assert "Hei!" in _reply_text(greeting)
+    assert "Kolme painopistettä" in [b["title"] for r in greeting for b in r.get("buttons") or []]
+    assert "Ole hyvä" in _reply_text(post_message(bot_url, sender, "kiitos"))
 
 
 def test_finnish_buttons_answer_in_finnish(bot_url: str) -> None:

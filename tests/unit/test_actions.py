@@ -93,8 +93,8 @@ def menu(index: KnowledgeIndex) -> list[dict[str, str]]:
 
 
 def test_action_names_are_in_the_domain(actions: ModuleType, domain: dict[str, Any]) -> None:
-    names = {cls().name() for cls in (actions.ActionAnswer, actions.ActionGreet, actions.ActionHelp, actions.ActionHuman)}
-    assert names <= set(domain["actions"])
+    classes = (actions.ActionAnswer, actions.ActionGreet, actions.ActionHelp, actions.ActionHuman)
+    assert {cls().name() for cls in classes} <= set(domain["actions"])
 
 
 def test_priorities_question(actions: ModuleType, index: KnowledgeIndex, domain: dict[str, Any]) -> None:
