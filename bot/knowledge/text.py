@@ -29,7 +29,8 @@ STOPWORDS = frozenset(
     jo nyt sitten se sen sitä ne niiden niitä tämä tää tätä tuo toi tässä siinä mä minä mun minun mulle
     minulle sinä sä sun teidän teiän te me meidän hän he kerro kertoisitko kerrotko haluan haluaisin
     tarvitsen tietää tiedätkö osaatko anna näytä löytyykö kiinnostaa siis vai noh niin jotain mitään
-    yksi kaksi kolme mua mulle sulle teille jos kun että
+    yksi kaksi kolme mua mulle sulle teille jos kun että mille minne minkä minä millä monta montako koska
+    kenelle keneltä keneen wat wut wot whats wats thx pls plz
     """.split()
 )
 
