@@ -1,0 +1,46 @@
+"""Language detection: labelled messages, short and mixed ones, explicit requests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.language import detect, requested_language
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+CASES = yaml.safe_load((DATA / "language_cases.yml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[repr(c["text"])[:40] for c in CASES])
+def test_labelled_messages(case: dict) -> None:
+    assert detect(case["text"]) == case["lang"]
+
+
+@pytest.mark.parametrize(
+    ("path", "lang"), [("e2e/questions_en.yml", "en"), ("e2e/questions_fi.yml", "fi")]
+)
+def test_end_to_end_questions_are_never_taken_for_the_other_language(path: str, lang: str) -> None:
+    questions = [c["q"] for c in yaml.safe_load((DATA.parent / path).read_text(encoding="utf-8"))]
+    wrong = [q for q in questions if detect(q) not in (lang, None)]
+    assert not wrong
+
+
+def test_explicit_requests_win_over_the_words_they_are_written_in() -> None:
+    assert requested_language("Can you answer in Finnish, please?") == "fi"
+    assert requested_language("voisitko vastata englanniksi") == "en"
+    assert requested_language("what are the priorities") is None
+    # Asking for both is no request at all.
+    assert requested_language("in English or suomeksi?") is None
+
+
+def test_names_alone_say_nothing_but_inflected_names_are_finnish() -> None:
+    assert detect("Kouvola") is None
+    assert detect("Kouvolassa?") == "fi"
+    assert detect("Tolmuselta") == "fi"
+
+
+def test_odd_input_does_not_break_detection() -> None:
+    for text in ["", "   ", "\x00\x01", "😀😀", "1234", "x" * 100000, "<script>alert(1)</script>"]:
+        assert detect(text) in (None, "en", "fi")
