@@ -7,15 +7,20 @@ import os
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 
+from actions.common import language_of, send_knowledge_unavailable
+from actions.handoff import YES_NO
 from bot.knowledge.index import IndexNotReady
-from bot.knowledge.replies import Reply, contact_text, fact_reply, menu_buttons, reply_for
+from bot.knowledge.replies import Button, Reply, fact_reply, menu_buttons, reply_for
 from bot.knowledge.service import KnowledgeService, check_index, get_service, warm_up_in_background
-from bot.language import ENGLISH, LANGUAGES, detect
+from bot.language import detect
 
 logger = logging.getLogger(__name__)
+# Questions in a row the bot could not answer before it offers the project manager.
+FAILURES_BEFORE_OFFER = 2
 
 # Refuse to serve from a missing or stale index: better no action server than wrong answers.
 try:
@@ -28,17 +33,12 @@ if os.environ.get("SANIC_WORKER_NAME"):
     warm_up_in_background()
 
 
-def _language(tracker: Tracker) -> str:
-    language = tracker.get_slot("language")
-    return language if language in LANGUAGES else ENGLISH
-
-
 def _service(dispatcher: CollectingDispatcher) -> KnowledgeService | None:
     try:
         return get_service()
     except IndexNotReady:
         logger.exception("knowledge unavailable")
-        dispatcher.utter_message(response="utter_knowledge_unavailable")
+        send_knowledge_unavailable(dispatcher)
         return None
 
 
@@ -73,10 +73,11 @@ class ActionAnswer(Action):
         service = _service(dispatcher)
         if service is None:
             return []
-        language = _language(tracker)
+        language = language_of(tracker)
         message = tracker.latest_message or {}
         intent, confidence = _intent(message)
         fact_id = next(tracker.get_latest_entity_values("fact_id"), None)
+        events: list[dict] = []
         if intent == "answer_fact" and fact_id in service.index.facts:
             reply = fact_reply(service.index, fact_id, language)
         else:
@@ -89,8 +90,18 @@ class ActionAnswer(Action):
                 decision.answer, decision.reason, best.item if best else None,
                 f"{best.score:.3f}" if best else None, intent, confidence, language,
             )
+        if reply.answered:
+            events.append(SlotSet("failed_answers", 0.0))
+        else:
+            failures = float(tracker.get_slot("failed_answers") or 0.0) + 1
+            events.append(SlotSet("failed_answers", failures))
+            if failures >= FAILURES_BEFORE_OFFER:
+                # Twice in a row the bot could not help: offer the project manager instead of the menu.
+                reply.response = "utter_dont_know_offer"
+                reply.buttons = [Button(b["title"], b["payload"]) for b in YES_NO[language]]
+                events.append(SlotSet("handoff_offered", True))
         _send(dispatcher, reply)
-        return []
+        return events
 
 
 def _intent(message: dict[str, Any]) -> tuple[str | None, float]:
@@ -110,7 +121,7 @@ class _MenuReply:
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         service = _service(dispatcher)
-        buttons = menu_buttons(service.index, _language(tracker)) if service else []
+        buttons = menu_buttons(service.index, language_of(tracker)) if service else []
         _send(dispatcher, Reply(self.response, buttons=buttons))
         return []
 
@@ -127,15 +138,3 @@ class ActionHelp(_MenuReply, Action):
 
     def name(self) -> str:
         return "action_help"
-
-
-class ActionHuman(Action):
-    def name(self) -> str:
-        return "action_human"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        service = _service(dispatcher)
-        if service is None:
-            return []
-        _send(dispatcher, Reply("utter_human", {"contact": contact_text(service.index, _language(tracker))}))
-        return []

@@ -1,4 +1,4 @@
-"""The `bot` command (bin/bot runs it in the action runtime): knowledge, model, ask."""
+"""The `bot` command (bin/bot runs it in the action runtime): knowledge, model, ask, web, handoff."""
 
 from __future__ import annotations
 
@@ -88,6 +88,39 @@ def _ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _web(args: argparse.Namespace) -> int:
+    from bot.web.serve import run
+
+    return run(args.host, args.port)
+
+
+def _web_hash_password(_: argparse.Namespace) -> int:
+    from bot.web.serve import print_password_hash
+
+    return print_password_hash()
+
+
+def _handoff_purge(args: argparse.Namespace) -> int:
+    from bot.handoff.config import HandoffSettings
+    from bot.handoff.store import HandoffStore, StoreUnavailable
+
+    settings = HandoffSettings()
+    days = settings.retention_days if args.days is None else args.days
+    if days < 0:
+        print("handoff purge: --days must be 0 or more", file=sys.stderr)
+        return 2
+    store = HandoffStore(settings.database_url)
+    try:
+        erased = store.purge(days)
+    except StoreUnavailable as exc:
+        print(f"handoff purge failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(f"personal data of {erased} tickets erased (older than {days} days)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bot", description="The RIS3 assistant's tools.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -112,6 +145,19 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--url", help="Rasa server URL (default: RIS3_RASA_URL or http://localhost:5005)")
     ask.add_argument("--sender", help="conversation id (default: a new one)")
     ask.set_defaults(func=_ask)
+
+    web = sub.add_parser("web", help="run the back office (the manager's inbox), or hash-password")
+    web.add_argument("--host", help="interface to listen on (default: RIS3_WEB_HOST or 127.0.0.1)")
+    web.add_argument("--port", type=int, help="port (default: RIS3_WEB_PORT or 8080)")
+    web.set_defaults(func=_web)
+    web.add_subparsers(dest="action").add_parser(
+        "hash-password", help="read a password from stdin, print its argon2 hash for RIS3_WEB_MANAGER_PASSWORD_HASH"
+    ).set_defaults(func=_web_hash_password)
+
+    handoff = sub.add_parser("handoff", help="the handoff tickets").add_subparsers(dest="action", required=True)
+    purge = handoff.add_parser("purge", help="erase the personal data of tickets older than the retention period")
+    purge.add_argument("--days", type=int, help="retention in days (default: RIS3_HANDOFF_RETENTION_DAYS)")
+    purge.set_defaults(func=_handoff_purge)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -53,7 +53,13 @@ class BotProcesses:
     action_port: int = field(default_factory=free_port)
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="ris3-bot-")))
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Extra environment for both servers (e.g. RIS3_HANDOFF_DATABASE_URL for a test database).
+    env: dict[str, str] = field(default_factory=dict)
     started_seconds: float = 0.0
+
+    @property
+    def handoff_database_url(self) -> str:
+        return self.env.get("RIS3_HANDOFF_DATABASE_URL") or f"sqlite:///{self.workdir / 'handoff.db'}"
 
     @property
     def url(self) -> str:
@@ -65,7 +71,7 @@ class BotProcesses:
     def _spawn(self, name: str, args: list[str]) -> None:
         with self.log(name).open("wb") as log:
             self.processes[name] = subprocess.Popen(
-                args, cwd=PROJECT_ROOT, env=_environment(), stdout=log, stderr=subprocess.STDOUT
+                args, cwd=PROJECT_ROOT, env={**_environment(), **self.env}, stdout=log, stderr=subprocess.STDOUT
             )
 
     def _wait(self, name: str, url: str, timeout: float) -> None:
@@ -92,6 +98,8 @@ class BotProcesses:
         if not MODEL.is_file():
             raise StartError(f"no trained model at {MODEL}: run `make setup` first")
         started = time.monotonic()
+        # Tickets of this instance go to its own database unless one is given.
+        self.env.setdefault("RIS3_HANDOFF_DATABASE_URL", self.handoff_database_url)
         endpoints = self.workdir / "endpoints.yml"
         endpoints.write_text(
             f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'

@@ -8,8 +8,21 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
 
-from bot.runtime import BotProcesses
+from bot.runtime import BotProcesses, free_port
+
+
+class Mailbox(Message):
+    """A local SMTP server's inbox: the project manager's mail in tests."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list = []
+
+    def handle_message(self, message) -> None:  # type: ignore[no-untyped-def, override]
+        self.messages.append(message)
 
 
 def post_message(url: str, sender: str, text: str, timeout: float = 60.0) -> list[dict]:
@@ -23,9 +36,30 @@ def post_message(url: str, sender: str, text: str, timeout: float = 60.0) -> lis
 
 
 @pytest.fixture(scope="session")
-def bot_url() -> Iterator[str]:
-    """One running bot for the whole session; the first answer waits for the model to load."""
-    bot = BotProcesses().start()
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def bot_stack(mailbox: tuple[Mailbox, int]) -> Iterator[BotProcesses]:
+    """One running bot for the whole session; the first answer waits for the model to load.
+    Its handoff notifications go by e-mail to the local SMTP server of `mailbox`."""
+    _, smtp_port = mailbox
+    bot = BotProcesses(
+        env={
+            "RIS3_HANDOFF_SMTP_HOST": "127.0.0.1",
+            "RIS3_HANDOFF_SMTP_PORT": str(smtp_port),
+            "RIS3_HANDOFF_SMTP_FROM": "ris3-bot@example.fi",
+            "RIS3_HANDOFF_MANAGER_EMAIL": "project.manager@example.fi",
+        }
+    ).start()
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -33,6 +67,11 @@ def bot_url() -> Iterator[str]:
             if any("Source:" in (r.get("text") or "") for r in replies) or time.monotonic() > deadline:
                 break
             time.sleep(1)
-        yield bot.url
+        yield bot
     finally:
         bot.stop()
+
+
+@pytest.fixture(scope="session")
+def bot_url(bot_stack: BotProcesses) -> str:
+    return bot_stack.url

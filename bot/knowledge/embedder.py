@@ -18,6 +18,10 @@ class Embedder:
     def __init__(self, model: str) -> None:
         # Imported here so that tools which only read the knowledge files do not pay for torch.
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        # The weight-loading progress bar would land in every server log and CLI run.
+        transformers_logging.disable_progress_bar()
 
         # The model is a folder on disk; never let a missing file turn into a hub download.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -1,0 +1,288 @@
+"""Handing the conversation to the project manager: the form's questions and checks, and the ticket.
+
+The ticket, its transcript and its notification jobs are written by bot.handoff in one transaction;
+the back office (`bin/bot web`) delivers the notifications. Contact details never reach the logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.common import language_of, send_knowledge_unavailable
+from bot.handoff.config import get_handoff_settings
+from bot.handoff.draft import TicketDraft, transcript_from_events
+from bot.handoff.store import HandoffStore, StoreUnavailable, upgrade
+from bot.handoff.validation import InvalidInput, validate_contact, validate_name, validate_question
+from bot.knowledge.replies import contact_text
+from bot.knowledge.service import get_service
+
+logger = logging.getLogger(__name__)
+
+FORM_SLOTS = ("handoff_name", "handoff_contact", "handoff_question", "handoff_consent", "handoff_confirm")
+# Intents whose message is a question the user may want to pass on as it is.
+QUESTION_INTENTS = frozenset(
+    {"ask_ris3", "ask_priorities", "ask_timeline", "ask_project", "ask_contact", "ask_brochure",
+     "ask_publisher", "out_of_scope", "nlu_fallback", "handoff_topic"}
+)
+YES_NO = {
+    "en": [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
+    "fi": [{"title": "Kyllä", "payload": "/affirm"}, {"title": "Ei", "payload": "/deny"}],
+}
+KEEP_QUESTION = {"en": "Send it like this", "fi": "Lähetä näin"}
+
+_store: HandoffStore | None = None
+
+
+def _get_store() -> HandoffStore:
+    """One store per process, created (and its schema migrated) on first use."""
+    global _store
+    if _store is None:
+        url = get_handoff_settings().database_url
+        try:
+            upgrade(url)
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(f"handoff database unavailable ({type(exc).__name__})") from exc
+        _store = HandoffStore(url)
+    return _store
+
+
+def _contact(tracker: Tracker) -> str:
+    return contact_text(get_service().index, language_of(tracker))
+
+
+def _reset_form() -> list[dict[str, Any]]:
+    return [SlotSet(slot, None) for slot in (*FORM_SLOTS, "handoff_question_draft")]
+
+
+def _last_question(tracker: Tracker) -> str | None:
+    """The user's latest question before the handoff began (answers given to the form don't count)."""
+    events = list(tracker.events)
+    for i in range(len(events) - 1, -1, -1):
+        if events[i].get("event") == "action" and events[i].get("name") == "action_human":
+            events = events[:i]
+            break
+    for event in reversed(events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        text = (event.get("text") or "").strip()
+        if intent in QUESTION_INTENTS and text and not text.startswith("/"):
+            return text
+    return None
+
+
+class ActionHuman(Action):
+    """Opens the handoff: says what will happen; the form follows."""
+
+    def name(self) -> str:
+        return "action_human"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_handoff_intro", contact=_contact(tracker))
+        return [SlotSet("handoff_offered", False), SlotSet("failed_answers", 0.0), *_reset_form()]
+
+
+class ActionOfferHandoff(Action):
+    def name(self) -> str:
+        return "action_offer_handoff"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_handoff_offer", buttons=YES_NO[language_of(tracker)])
+        return [SlotSet("handoff_offered", True)]
+
+
+class ActionDeclineHandoff(Action):
+    def name(self) -> str:
+        return "action_decline_handoff"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_handoff_declined")
+        return [SlotSet("handoff_offered", False), SlotSet("failed_answers", 0.0)]
+
+
+class ActionCancelHandoff(Action):
+    def name(self) -> str:
+        return "action_cancel_handoff"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        if not (tracker.active_loop or {}).get("name"):
+            dispatcher.utter_message(response="utter_anything_else")
+            return []
+        dispatcher.utter_message(response="utter_handoff_cancelled")
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *_reset_form()]
+
+
+class ActionAskHandoffQuestion(Action):
+    """Offers the question already asked, so that the user need not type it again."""
+
+    def name(self) -> str:
+        return "action_ask_handoff_question"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        draft = _last_question(tracker)
+        if draft:
+            dispatcher.utter_message(
+                response="utter_handoff_question_draft",
+                draft=draft,
+                buttons=[{"title": KEEP_QUESTION[language_of(tracker)], "payload": "/affirm"}],
+            )
+        else:
+            dispatcher.utter_message(response="utter_ask_handoff_question")
+        return [SlotSet("handoff_question_draft", draft)]
+
+
+class ActionAskHandoffConsent(Action):
+    def name(self) -> str:
+        return "action_ask_handoff_consent"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        dispatcher.utter_message(
+            response="utter_handoff_consent",
+            days=str(get_handoff_settings().retention_days),
+            buttons=YES_NO[language_of(tracker)],
+        )
+        return []
+
+
+class ActionAskHandoffConfirm(Action):
+    def name(self) -> str:
+        return "action_ask_handoff_confirm"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        dispatcher.utter_message(
+            response="utter_handoff_summary",
+            name=tracker.get_slot("handoff_name") or "",
+            contact=tracker.get_slot("handoff_contact") or "",
+            question=tracker.get_slot("handoff_question") or "",
+            buttons=YES_NO[language_of(tracker)],
+        )
+        return []
+
+
+class ValidateHandoffForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_handoff_form"
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
+        # Without consent there is nothing to confirm: the form ends and nothing is stored.
+        if tracker.get_slot("handoff_consent") is False:
+            return [s for s in domain_slots if s != "handoff_confirm"]
+        return domain_slots
+
+    def validate_handoff_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value is None:  # cleared when the handoff began; nothing was said yet
+            return {"handoff_name": None}
+        try:
+            return {"handoff_name": validate_name(str(value or ""))}
+        except InvalidInput:
+            dispatcher.utter_message(response="utter_invalid_name")
+            return {"handoff_name": None}
+
+    def validate_handoff_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value is None:
+            return {"handoff_contact": None}
+        try:
+            _, normalised = validate_contact(str(value))
+        except InvalidInput as exc:
+            key = exc.args[0] if exc.args else "invalid_contact"
+            response = {"invalid_email": "utter_invalid_email", "invalid_phone": "utter_invalid_phone"}.get(
+                key, "utter_invalid_contact"
+            )
+            dispatcher.utter_message(response=response)
+            return {"handoff_contact": None}
+        return {"handoff_contact": normalised}
+
+    def validate_handoff_question(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value is None:
+            return {"handoff_question": None}
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        text = str(value)
+        draft = tracker.get_slot("handoff_question_draft")
+        if draft and (intent == "affirm" or text.startswith("/affirm")):
+            text = draft
+        try:
+            return {"handoff_question": validate_question(text)}
+        except InvalidInput:
+            dispatcher.utter_message(response="utter_invalid_question")
+            return {"handoff_question": None}
+
+
+class ActionSubmitHandoff(Action):
+    def name(self) -> str:
+        return "action_submit_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        try:
+            contact = _contact(tracker)
+        except Exception:  # the knowledge is checked at start-up; this is the last line of defence
+            logger.exception("knowledge unavailable during a handoff")
+            send_knowledge_unavailable(dispatcher)
+            return _reset_form()
+        if tracker.get_slot("handoff_consent") is not True or tracker.get_slot("handoff_confirm") is not True:
+            response = "utter_handoff_no_consent" if tracker.get_slot("handoff_consent") is False else None
+            dispatcher.utter_message(response=response or "utter_handoff_cancelled", contact=contact)
+            return _reset_form()
+        settings = get_handoff_settings()
+        draft = TicketDraft(
+            name=tracker.get_slot("handoff_name") or "",
+            contact=tracker.get_slot("handoff_contact") or "",
+            question=tracker.get_slot("handoff_question") or "",
+            language=language_of(tracker),
+            channel=tracker.get_latest_input_channel() or "unknown",
+            consent=True,
+            transcript=transcript_from_events(tracker.events),
+        )
+        try:
+            ticket = await asyncio.to_thread(_get_store().create_ticket, draft, settings.enabled_channels())
+        except StoreUnavailable:
+            logger.error("handoff store unavailable; the user was told to try again")
+            dispatcher.utter_message(response="utter_handoff_store_down", contact=contact)
+            # The answers stay in the slots: asking for a person again re-opens the form with them.
+            return []
+        except (InvalidInput, ValueError):
+            logger.exception("handoff draft rejected")
+            dispatcher.utter_message(response="utter_handoff_cancelled")
+            return _reset_form()
+        logger.info("handoff ticket %s created", ticket.reference)
+        dispatcher.utter_message(response="utter_handoff_done", reference=ticket.reference, contact=contact)
+        return [*_reset_form(), SlotSet("handoff_reference", ticket.reference), SlotSet("failed_answers", 0.0)]
+
+
+class ActionHandoffStatus(Action):
+    def name(self) -> str:
+        return "action_handoff_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        reference = tracker.get_slot("handoff_reference")
+        if not reference:
+            dispatcher.utter_message(response="utter_handoff_no_request")
+            return []
+        status = "open"
+        try:
+            ticket = await asyncio.to_thread(_get_store().get, reference)
+            if ticket is not None:
+                status = ticket.status
+        except StoreUnavailable:
+            logger.warning("handoff store unavailable for a status question")
+        dispatcher.utter_message(response="utter_handoff_status", reference=reference, status=status)
+        return []

@@ -1,0 +1,5 @@
+import sys
+
+from bot.handoff.backoffice import main
+
+sys.exit(main())

@@ -1,0 +1,84 @@
+"""The back office's commands: `python -m bot.handoff upgrade|ping|outbox|purge|tickets`.
+
+`outbox` runs the delivery loop next to the action server (which also delivers right after each
+confirmation), so that notifications whose channel was down go out once it is back. `purge` is meant
+for a daily timer; it erases the personal data of tickets older than the retention period.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+import aiohttp
+
+from bot.handoff.config import HandoffSettings
+from bot.handoff.outbox import RetryPolicy, deliver_due, run_outbox
+from bot.handoff.senders import build_senders
+from bot.handoff.store import HandoffStore, StoreUnavailable, upgrade
+
+logger = logging.getLogger("bot.handoff")
+
+
+async def _outbox(store: HandoffStore, settings: HandoffSettings, interval: float, once: bool) -> None:
+    for kind, missing in settings.incomplete_channels().items():
+        logger.warning("%s notifications are off: %s not set", kind, ", ".join(missing))
+    policy = RetryPolicy.from_settings(settings)
+    async with aiohttp.ClientSession() as session:
+        senders = build_senders(settings, session)
+        logger.info("handoff outbox: channels %s", sorted(senders) or "none")
+        if once:
+            print(await deliver_due(store, senders, policy=policy))
+            return
+        stop = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):  # no signal handlers on some platforms
+                asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+        await run_outbox(store, senders, interval, stop, policy=policy)
+
+
+def main(argv: list[str] | None = None, settings: HandoffSettings | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.handoff", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("upgrade", help="create or migrate the handoff database")
+    commands.add_parser("ping", help="check that the database answers and is migrated")
+    outbox = commands.add_parser("outbox", help="deliver pending notifications, with retries")
+    outbox.add_argument("--interval", type=float, default=30.0, help="seconds between rounds")
+    outbox.add_argument("--once", action="store_true", help="one round, then exit")
+    purge = commands.add_parser("purge", help="erase personal data older than the retention period")
+    purge.add_argument("--days", type=int, help="retention in days (default RIS3_HANDOFF_RETENTION_DAYS)")
+    tickets = commands.add_parser("tickets", help="list tickets: reference, status, notifications")
+    tickets.add_argument("--status", choices=["open", "answered", "closed"])
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = settings or HandoffSettings()
+    if args.command == "upgrade":
+        upgrade(settings.database_url)
+        print("handoff database up to date")
+        return 0
+    store = HandoffStore(settings.database_url)
+    try:
+        if args.command == "ping":
+            store.ping()
+            print("handoff database ok")
+        elif args.command == "outbox":
+            asyncio.run(_outbox(store, settings, args.interval, args.once))
+        elif args.command == "purge":
+            days = settings.retention_days if args.days is None else args.days
+            print(f"{store.purge(days)} tickets erased (older than {days} days)")
+        elif args.command == "tickets":
+            # References and states only: names and contacts are read where they are needed, not listed.
+            for ticket in store.list(args.status):
+                jobs = ", ".join(f"{j.kind} {j.status}" for j in ticket.jobs) or "no notifications"
+                print(f"{ticket.reference}  {ticket.status:8}  {ticket.created_at:%Y-%m-%d %H:%M}  {jobs}")
+    except StoreUnavailable as exc:
+        print(f"handoff: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,170 @@
+"""Delivering a ticket to the project manager: e-mail, Telegram, webhook.
+
+Each sender's send() either delivers the whole notification or raises DeliveryError with a message
+free of personal data (it is logged and stored as the job's last_error). Retrying is the outbox's
+business, except for Telegram's short rate-limit waits, which are cheaper to honour on the spot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+import aiohttp
+import aiosmtplib
+
+from bot.handoff.config import EMAIL, TELEGRAM, WEBHOOK, HandoffSettings
+from bot.handoff.messages import payload_bytes, render_text, subject
+from bot.handoff.models import Ticket
+
+logger = logging.getLogger(__name__)
+
+TELEGRAM_MAX_TEXT = 4096  # Bot API limit for one message
+SIGNATURE_HEADER = "X-RIS3-Signature"
+
+
+class DeliveryError(Exception):
+    """A notification was not delivered. retry_after: the receiver asked us to wait this many seconds."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Sender(Protocol):
+    kind: str
+
+    async def send(self, ticket: Ticket) -> None: ...
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The X-RIS3-Signature value: HMAC-SHA256 of the exact body, as the receiver recomputes it."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class EmailSender:
+    kind = EMAIL
+
+    def __init__(self, settings: HandoffSettings) -> None:
+        self._settings = settings
+
+    def message(self, ticket: Ticket) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self._settings.smtp_from
+        message["To"] = self._settings.manager_email
+        message["Subject"] = subject(ticket)
+        message["X-RIS3-Reference"] = ticket.reference
+        if ticket.contact_kind == "email" and ticket.contact:
+            # The manager can answer with Reply; the address was validated, so it cannot inject headers.
+            message["Reply-To"] = ticket.contact
+        message.set_content(render_text(ticket))
+        return message
+
+    async def send(self, ticket: Ticket) -> None:
+        s = self._settings
+        password = s.smtp_password.get_secret_value() if s.smtp_password else None
+        try:
+            await aiosmtplib.send(
+                self.message(ticket),
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                username=s.smtp_username or None,
+                password=password,
+                start_tls=s.smtp_starttls,
+                timeout=s.smtp_timeout_seconds,
+            )
+        except aiosmtplib.SMTPResponseException as exc:
+            # The code says enough; the server's text may quote addresses.
+            raise DeliveryError(f"SMTP server {s.smtp_host}:{s.smtp_port} refused the mail ({exc.code})") from exc
+        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+            raise DeliveryError(f"SMTP server {s.smtp_host}:{s.smtp_port} unreachable ({type(exc).__name__})") from exc
+
+
+class TelegramSender:
+    kind = TELEGRAM
+
+    def __init__(
+        self, settings: HandoffSettings, session: aiohttp.ClientSession, max_inline_wait: float = 10.0
+    ) -> None:
+        token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+        self._url = f"{settings.telegram_api_base.rstrip('/')}/bot{token}/sendMessage"
+        self._chat_id = settings.manager_chat_id
+        self._session = session
+        self._timeout = aiohttp.ClientTimeout(total=settings.http_timeout_seconds)
+        # Waits up to this long are done here; longer ones go back to the outbox as a retry time.
+        self._max_inline_wait = max_inline_wait
+
+    async def _post(self, text: str) -> tuple[int, dict[str, Any]]:
+        body = {"chat_id": self._chat_id, "text": text, "disable_web_page_preview": True}
+        try:
+            async with self._session.post(self._url, json=body, timeout=self._timeout) as response:
+                try:
+                    data = await response.json(content_type=None)
+                except (json.JSONDecodeError, aiohttp.ContentTypeError):
+                    data = {}
+                return response.status, data if isinstance(data, dict) else {}
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            # Not str(exc): aiohttp's messages contain the URL, and the URL contains the bot token.
+            raise DeliveryError(f"Telegram API unreachable ({type(exc).__name__})") from exc
+
+    async def send(self, ticket: Ticket) -> None:
+        text = render_text(ticket, max_chars=TELEGRAM_MAX_TEXT)
+        waited = 0.0
+        while True:
+            status, data = await self._post(text)
+            if 200 <= status < 300 and data.get("ok") is True:
+                return
+            description = str(data.get("description") or "no description")
+            parameters = data.get("parameters")
+            retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
+            if status == 429 and isinstance(retry_after, (int, float)):
+                if waited + retry_after > self._max_inline_wait:
+                    raise DeliveryError(f"Telegram rate limit, retry after {retry_after} s", retry_after=retry_after)
+                logger.info("handoff %s: Telegram asks to wait %s s", ticket.reference, retry_after)
+                await asyncio.sleep(retry_after)
+                waited += retry_after
+                continue
+            raise DeliveryError(f"Telegram API answered {status}: {description}")
+
+
+class WebhookSender:
+    kind = WEBHOOK
+
+    def __init__(self, settings: HandoffSettings, session: aiohttp.ClientSession) -> None:
+        self._url = settings.webhook_url
+        self._secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+        self._session = session
+        self._timeout = aiohttp.ClientTimeout(total=settings.http_timeout_seconds)
+
+    async def send(self, ticket: Ticket) -> None:
+        body = payload_bytes(ticket)
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            SIGNATURE_HEADER: sign(body, self._secret),
+            # The receiver can drop a repeat: after a crash between sending and recording it, we resend.
+            "X-RIS3-Reference": ticket.reference,
+        }
+        try:
+            async with self._session.post(self._url, data=body, headers=headers, timeout=self._timeout) as response:
+                if not 200 <= response.status < 300:
+                    raise DeliveryError(f"webhook answered {response.status}")
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise DeliveryError(f"webhook unreachable ({type(exc).__name__})") from exc
+
+
+def build_senders(settings: HandoffSettings, session: aiohttp.ClientSession) -> dict[str, Sender]:
+    """A sender for each configured channel; the HTTP senders share the caller's session."""
+    senders: dict[str, Sender] = {}
+    enabled = settings.enabled_channels()
+    if EMAIL in enabled:
+        senders[EMAIL] = EmailSender(settings)
+    if TELEGRAM in enabled:
+        senders[TELEGRAM] = TelegramSender(settings, session)
+    if WEBHOOK in enabled:
+        senders[WEBHOOK] = WebhookSender(settings, session)
+    return senders

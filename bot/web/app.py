@@ -1,0 +1,80 @@
+"""The back office's aiohttp application: routes, middlewares and the background work."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.handoff.config import HandoffSettings
+from bot.handoff.store import HandoffStore
+from bot.web import api, auth, inbox
+from bot.web.background import background_tasks
+from bot.web.config import WebSettings
+from bot.web.csrf import csrf_protection
+from bot.web.errors import store_errors
+from bot.web.health import health
+from bot.web.keys import ACCOUNT, HANDOFF_SETTINGS, REVOCATIONS, SETTINGS, STORE
+from bot.web.pages import index
+from bot.web.passwords import ManagerAccount
+from bot.web.secret_key import load_secret_key
+from bot.web.security_headers import security_headers
+from bot.web.sessions import Revocations, setup_sessions
+
+logger = logging.getLogger(__name__)
+
+# Public files. The chat widget (built in its own issue) puts its assets under static/widget/.
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def _account(settings: WebSettings) -> ManagerAccount:
+    password_hash = settings.manager_password_hash.get_secret_value() if settings.manager_password_hash else ""
+    if not (settings.manager_user and password_hash):
+        logger.warning(
+            "back office: RIS3_WEB_MANAGER_USER or RIS3_WEB_MANAGER_PASSWORD_HASH not set, nobody can sign in"
+        )
+    elif not password_hash.startswith("$argon2"):
+        logger.warning(
+            "back office: RIS3_WEB_MANAGER_PASSWORD_HASH is not an argon2 hash (see `bot web hash-password`)"
+        )
+    return ManagerAccount(settings.manager_user, password_hash)
+
+
+def _routes(app: web.Application) -> None:
+    app.router.add_get("/", index)
+    app.router.add_get("/health", health)
+
+    app.router.add_get(auth.LOGIN_PATH, auth.login_form)
+    app.router.add_post(auth.LOGIN_PATH, auth.login)
+    app.router.add_post("/inbox/logout", auth.logout)
+    app.router.add_get("/inbox", inbox.ticket_list)
+    app.router.add_get("/inbox/tickets/{reference}", inbox.ticket_page)
+    app.router.add_post("/inbox/tickets/{reference}/status", inbox.change_status)
+
+    app.router.add_get("/api/session", api.session_info)
+    app.router.add_get("/api/tickets", api.list_tickets)
+    app.router.add_get("/api/tickets/{reference}", api.get_ticket)
+    app.router.add_post("/api/tickets/{reference}/status", api.set_status)
+
+    app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
+
+
+def create_app(settings: WebSettings | None = None, handoff_settings: HandoffSettings | None = None) -> web.Application:
+    settings = settings or WebSettings()
+    handoff_settings = handoff_settings or HandoffSettings()
+    # Outermost first: headers on every answer, then the session, then who may see what, then CSRF.
+    app = web.Application(middlewares=[security_headers])
+    setup_sessions(app, settings, load_secret_key(settings))
+    app.middlewares.extend([auth.require_sign_in, csrf_protection, store_errors])
+
+    app[SETTINGS] = settings
+    app[HANDOFF_SETTINGS] = handoff_settings
+    # The store connects lazily; its migrations run at start-up in background_tasks.
+    app[STORE] = HandoffStore(handoff_settings.database_url)
+    app[ACCOUNT] = _account(settings)
+    app[REVOCATIONS] = Revocations()
+
+    _routes(app)
+    app.cleanup_ctx.append(background_tasks)
+    return app

@@ -1,0 +1,65 @@
+"""The manager's inbox: tickets by status, one ticket with its transcript, marking it answered or closed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from bot.handoff.models import TICKET_STATUSES
+from bot.handoff.reference import normalise_reference
+from bot.handoff.store import TicketNotFound
+from bot.web.auth import USER_KEY
+from bot.web.errors import error_response
+from bot.web.keys import STORE
+from bot.web.sessions import csrf_token
+from bot.web.templates import render
+
+logger = logging.getLogger(__name__)
+
+STATUS_LABELS = {"open": "Open", "answered": "Answered", "closed": "Closed"}
+# The buttons a ticket page offers, by the ticket's status: what it can move to next.
+ACTIONS = {
+    "open": [("answered", "Mark answered"), ("closed", "Close")],
+    "answered": [("closed", "Close"), ("open", "Reopen")],
+    "closed": [("open", "Reopen")],
+}
+
+
+async def _context(request: web.Request, **values: object) -> dict[str, object]:
+    return {"signed_in": request[USER_KEY], "csrf_token": await csrf_token(request), **values}
+
+
+async def ticket_list(request: web.Request) -> web.StreamResponse:
+    status = request.query.get("status", "open")
+    if status not in TICKET_STATUSES:
+        return error_response(request, 400, f"Unknown status; use one of {', '.join(TICKET_STATUSES)}.")
+    tickets = await asyncio.to_thread(request.app[STORE].list, status)
+    # Newest first: the manager works from what just came in.
+    tickets.sort(key=lambda ticket: ticket.created_at, reverse=True)
+    context = await _context(request, status=status, labels=STATUS_LABELS, tickets=tickets)
+    return render("inbox.html", context)
+
+
+async def ticket_page(request: web.Request) -> web.StreamResponse:
+    reference = normalise_reference(request.match_info["reference"])
+    ticket = await asyncio.to_thread(request.app[STORE].get, reference)
+    if ticket is None:
+        return error_response(request, 404, "No ticket with this reference.")
+    context = await _context(request, ticket=ticket, labels=STATUS_LABELS, actions=ACTIONS.get(ticket.status, []))
+    return render("ticket.html", context)
+
+
+async def change_status(request: web.Request) -> web.StreamResponse:
+    reference = normalise_reference(request.match_info["reference"])
+    status = (await request.post()).get("status")
+    if not isinstance(status, str) or status not in TICKET_STATUSES:
+        return error_response(request, 422, f"Unknown status; use one of {', '.join(TICKET_STATUSES)}.")
+    try:
+        await asyncio.to_thread(request.app[STORE].set_status, reference, status)
+    except TicketNotFound:
+        return error_response(request, 404, "No ticket with this reference.")
+    logger.info("back office: %s marked %s %s", request[USER_KEY], reference, status)
+    # Post/redirect/get: reloading the ticket page afterwards does not send the form again.
+    raise web.HTTPSeeOther(f"/inbox/tickets/{reference}")

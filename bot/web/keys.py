@@ -1,0 +1,17 @@
+"""Typed keys for what the application shares between its handlers (aiohttp's AppKey)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.handoff.config import HandoffSettings
+from bot.handoff.store import HandoffStore
+from bot.web.config import WebSettings
+from bot.web.passwords import ManagerAccount
+from bot.web.sessions import Revocations
+
+SETTINGS = web.AppKey("settings", WebSettings)
+HANDOFF_SETTINGS = web.AppKey("handoff_settings", HandoffSettings)
+STORE = web.AppKey("store", HandoffStore)
+ACCOUNT = web.AppKey("account", ManagerAccount)
+REVOCATIONS = web.AppKey("revocations", Revocations)

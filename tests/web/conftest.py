@@ -1,0 +1,118 @@
+"""Fixtures for the back-office tests: a migrated SQLite store in tmp_path, a manager account whose
+password is made up for this run, and the app served on a loopback port with a cookie-keeping client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiohttp.test_utils import TestClient, TestServer
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
+from web_helpers import PASSWORD, USER, Backoffice, Client, StartBackoffice
+
+from bot.handoff.config import HandoffSettings
+from bot.handoff.draft import TicketDraft
+from bot.handoff.models import Ticket
+from bot.handoff.store import HandoffStore, upgrade
+from bot.web.app import create_app
+from bot.web.config import WebSettings
+from bot.web.passwords import hash_password
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # aiohttp-session 2.12 still keys the request with strings; aiohttp warns about it on every request.
+    config.addinivalue_line("filterwarnings", "ignore:It is recommended to use web.RequestKey:UserWarning")
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'handoff.db'}"
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[HandoffStore]:
+    upgrade(database_url)
+    handoff_store = HandoffStore(database_url)
+    yield handoff_store
+    handoff_store.close()
+
+
+@pytest.fixture
+def handoff_settings(database_url: str) -> HandoffSettings:
+    return HandoffSettings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def web_settings(tmp_path: Path, password_hash: str) -> WebSettings:
+    return WebSettings(
+        _env_file=None,  # type: ignore[call-arg]
+        manager_user=USER,
+        manager_password_hash=SecretStr(password_hash),
+        secret_key=SecretStr(Fernet.generate_key().decode()),
+        secret_key_file=tmp_path / "web-secret.key",
+        insecure_cookies=True,  # the test client talks plain http
+        login_delay_seconds=0.01,
+        outbox_interval_seconds=0.1,
+        shutdown_grace_seconds=5.0,
+    )
+
+
+@pytest_asyncio.fixture
+async def start_backoffice(
+    web_settings: WebSettings, handoff_settings: HandoffSettings
+) -> AsyncIterator[StartBackoffice]:
+    """Starts the app (its startup and background work included); everything started stops at the end."""
+    clients: list[Client] = []
+
+    async def start(settings: WebSettings | None = None, handoff: HandoffSettings | None = None) -> Backoffice:
+        app = create_app(settings or web_settings, handoff or handoff_settings)
+        client: Client = TestClient(TestServer(app, host="127.0.0.1"))
+        await client.start_server()
+        clients.append(client)
+        return Backoffice(client)
+
+    yield start
+    for client in clients:
+        await client.close()
+
+
+@pytest_asyncio.fixture
+async def backoffice(start_backoffice: StartBackoffice, store: HandoffStore) -> Backoffice:
+    return await start_backoffice()
+
+
+@pytest_asyncio.fixture
+async def signed_in(backoffice: Backoffice) -> Backoffice:
+    response = await backoffice.sign_in()
+    assert response.status == 303, await response.text()
+    return backoffice
+
+
+@pytest.fixture
+def make_ticket(store: HandoffStore) -> Callable[..., Ticket]:
+    def make(channels: tuple[str, ...] = (), **overrides: Any) -> Ticket:
+        values: dict[str, Any] = {
+            "name": "Maija Meikäläinen",
+            "contact": "maija.meikalainen@yritys.fi",
+            "question": "Voiko yrityksemme osallistua RIS3-hankkeeseen?",
+            "language": "fi",
+            "channel": "rest",
+            "consent": True,
+            "transcript": [
+                {"sender": "user", "text": "Haluan puhua ihmisen kanssa", "time": 1767261600.0},
+                {"sender": "bot", "text": "Kerro nimesi, niin välitän viestin.", "time": 1767261601.5},
+            ],
+        }
+        values.update(overrides)
+        return store.create_ticket(TicketDraft(**values), list(channels))
+
+    return make

@@ -1,0 +1,65 @@
+"""What the back-office tests share besides fixtures: the test account and a cookie-keeping browser.
+
+A module of its own with a name no other test folder uses: test modules cannot import from
+`conftest`, as several folders have one and the first imported would win."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+USER = "projektipaallikko"
+PASSWORD = secrets.token_urlsafe(12)  # a new one every run: nothing in the repository signs in
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+Client = TestClient[web.Request, web.Application]
+
+
+def csrf_in(page: str) -> str:
+    match = CSRF_FIELD.search(page)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+@dataclass
+class Backoffice:
+    """A browser of the back office: keeps cookies, follows no redirect unless told to."""
+
+    client: Client
+
+    async def login_token(self) -> str:
+        response = await self.client.get("/inbox/login")
+        assert response.status == 200
+        return csrf_in(await response.text())
+
+    async def sign_in(self, user: str = USER, password: str = PASSWORD, **extra: str) -> aiohttp.ClientResponse:
+        form = {"user": user, "password": password, "csrf_token": await self.login_token(), **extra}
+        return await self.client.post("/inbox/login", data=form, allow_redirects=False)
+
+    async def api_token(self) -> str:
+        response = await self.client.get("/api/session")
+        assert response.status == 200
+        token: str = (await response.json())["csrf_token"]
+        return token
+
+    def use_cookie(self, value: str, name: str = "ris3_backoffice") -> None:
+        """Replace the client's cookies by this one, as if another browser had copied it."""
+        jar = self.client.session.cookie_jar
+        jar.clear()
+        jar.update_cookies({name: value}, response_url=self.client.make_url("/"))
+        assert self.cookie(name) == value
+
+    def cookie(self, name: str = "ris3_backoffice") -> str | None:
+        for cookie in self.client.session.cookie_jar:
+            if cookie.key == name:
+                return cookie.value
+        return None
+
+
+StartBackoffice = Callable[..., Awaitable[Backoffice]]
