@@ -10,6 +10,7 @@ import asyncio
 import logging
 from typing import Any
 
+import aiohttp
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -19,9 +20,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.common import language_of, send_knowledge_unavailable
 from bot.handoff.config import get_handoff_settings
 from bot.handoff.draft import TicketDraft, transcript_from_events
+from bot.handoff.outbox import RetryPolicy, deliver_due
+from bot.handoff.senders import build_senders
 from bot.handoff.store import HandoffStore, StoreUnavailable, upgrade
 from bot.handoff.validation import InvalidInput, validate_contact, validate_name, validate_question
-from bot.knowledge.replies import contact_text
+from bot.knowledge.replies import contact_text, fact_text
 from bot.knowledge.service import get_service
 
 logger = logging.getLogger(__name__)
@@ -39,6 +42,8 @@ YES_NO = {
 KEEP_QUESTION = {"en": "Send it like this", "fi": "Lähetä näin"}
 
 _store: HandoffStore | None = None
+# Deliveries started right after a ticket; kept referenced so that they are not garbage-collected.
+_deliveries: set[asyncio.Task[None]] = set()
 
 
 def _get_store() -> HandoffStore:
@@ -54,8 +59,25 @@ def _get_store() -> HandoffStore:
     return _store
 
 
+async def _deliver_now(store: HandoffStore) -> None:
+    """Send the new ticket's notifications at once instead of at the back office's next round.
+
+    The outbox claims each job before sending, so this and the back office never send one twice; if
+    this attempt fails, the job stays pending and the back office retries it."""
+    settings = get_handoff_settings()
+    try:
+        async with aiohttp.ClientSession() as session:
+            await deliver_due(store, build_senders(settings, session), policy=RetryPolicy.from_settings(settings))
+    except Exception:  # the back office retries; the user already has their reference
+        logger.exception("immediate handoff delivery failed; the outbox will retry")
+
+
 def _contact(tracker: Tracker) -> str:
     return contact_text(get_service().index, language_of(tracker))
+
+
+# The fact that gives the phone number together with "meetings by appointment only".
+APPOINTMENTS_FACT = "contact_meetings"
 
 
 def _reset_form() -> list[dict[str, Any]]:
@@ -262,7 +284,12 @@ class ActionSubmitHandoff(Action):
             dispatcher.utter_message(response="utter_handoff_cancelled")
             return _reset_form()
         logger.info("handoff ticket %s created", ticket.reference)
-        dispatcher.utter_message(response="utter_handoff_done", reference=ticket.reference, contact=contact)
+        task = asyncio.create_task(_deliver_now(_get_store()))
+        _deliveries.add(task)
+        task.add_done_callback(_deliveries.discard)
+        # The phone number and the appointment note, whatever happens to the request.
+        meetings = fact_text(get_service().index, APPOINTMENTS_FACT, language_of(tracker))
+        dispatcher.utter_message(response="utter_handoff_done", reference=ticket.reference, contact=meetings)
         return [*_reset_form(), SlotSet("handoff_reference", ticket.reference), SlotSet("failed_answers", 0.0)]
 
 

@@ -73,8 +73,12 @@ def fact_reply(index: KnowledgeIndex, fact_id: str, lang: str, not_named: list[s
     )
 
 
+def fact_text(index: KnowledgeIndex, fact_id: str, lang: str) -> str:
+    return _localised(index.facts[fact_id].text, lang)
+
+
 def contact_text(index: KnowledgeIndex, lang: str) -> str:
-    return _localised(index.facts[index.knowledge.contact].text, lang)
+    return fact_text(index, index.knowledge.contact, lang)
 
 
 def dont_know_reply(index: KnowledgeIndex, lang: str) -> Reply:
