@@ -55,7 +55,8 @@ def run_load(url: str, users: int, requests: int, texts: list[str]) -> tuple[lis
         nonlocal errors
         for i in range(per_user):
             try:
-                elapsed = ask(url, f"bench-{n}", texts[(n + i) % len(texts)])
+                # A new conversation every ten messages, as real visitors have short ones.
+                elapsed = ask(url, f"bench-{n}-{i // 10}", texts[(n + i) % len(texts)])
             except OSError:
                 with lock:
                     errors += 1

@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     # model path or hub name can be configured instead.
     embedding_model: str = str(PROJECT_ROOT / ".cache" / "models" / "multilingual-e5-small")
     rasa_url: str = "http://localhost:5005"
+    # Threads torch may use per action-server process (see bot/knowledge/embedder.py).
+    torch_threads: int = 1
 
 
 @lru_cache(maxsize=1)

@@ -52,7 +52,7 @@ def get_service() -> KnowledgeService:
             settings = get_settings()
             started = time.perf_counter()
             index = load_index(settings.knowledge_dir, settings.index_dir, settings.embedding_model)
-            embedder = Embedder(settings.embedding_model)
+            embedder = Embedder(settings.embedding_model, threads=settings.torch_threads)
             retriever = Retriever(index, embedder)
             # The first encode pays for lazy initialisation inside torch; do it now, not for a user.
             retriever.rank("warm-up")
