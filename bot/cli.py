@@ -121,6 +121,30 @@ def _handoff_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _telegram_set_webhook(args: argparse.Namespace) -> int:
+    from bot.channels.telegram_api import ALLOWED_UPDATES, ApiUnreachable, TelegramConfig, load_credentials, set_webhook
+    from bot.settings import PROJECT_ROOT
+
+    config = TelegramConfig.resolve(load_credentials(Path(args.credentials or PROJECT_ROOT / "credentials.yml")))
+    problems = config.problems()
+    if problems:
+        print(f"telegram set-webhook: {'; '.join(problems)}", file=sys.stderr)
+        return 2
+    if not args.url.startswith("https://"):
+        print("telegram set-webhook: Telegram calls only https:// webhooks", file=sys.stderr)
+        return 2
+    try:
+        result = asyncio.run(set_webhook(config, args.url, drop_pending_updates=args.drop_pending_updates))
+    except ApiUnreachable as exc:
+        print(f"telegram set-webhook: {exc} at {config.api_base}", file=sys.stderr)
+        return 1
+    if not result.ok:
+        print(f"telegram set-webhook: Telegram refused ({result.status}): {result.description}", file=sys.stderr)
+        return 1
+    print(f"webhook set: {args.url} (updates: {', '.join(ALLOWED_UPDATES)}; secret token sent)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bot", description="The RIS3 assistant's tools.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -158,6 +182,15 @@ def main(argv: list[str] | None = None) -> int:
     purge = handoff.add_parser("purge", help="erase the personal data of tickets older than the retention period")
     purge.add_argument("--days", type=int, help="retention in days (default: RIS3_HANDOFF_RETENTION_DAYS)")
     purge.set_defaults(func=_handoff_purge)
+
+    telegram = sub.add_parser("telegram", help="the Telegram channel").add_subparsers(dest="action", required=True)
+    set_hook = telegram.add_parser(
+        "set-webhook", help="register the bot's webhook with Telegram (token and secret from RIS3_TELEGRAM_*)"
+    )
+    set_hook.add_argument("--url", required=True, help="public https URL of /webhooks/telegram/webhook")
+    set_hook.add_argument("--credentials", help="credentials file (default: credentials.yml of the project)")
+    set_hook.add_argument("--drop-pending-updates", action="store_true", help="discard updates waiting at Telegram")
+    set_hook.set_defaults(func=_telegram_set_webhook)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 from email.message import EmailMessage
-from typing import Any, Protocol
+from typing import Protocol
 
 import aiohttp
 import aiosmtplib
 
+from bot.channels.telegram_api import ApiUnreachable, BotApi, TelegramConfig
 from bot.handoff.config import EMAIL, TELEGRAM, WEBHOOK, HandoffSettings
 from bot.handoff.messages import payload_bytes, render_text, subject
 from bot.handoff.models import Ticket
@@ -86,50 +86,39 @@ class EmailSender:
 
 
 class TelegramSender:
+    """The project manager's Telegram message, sent with the same Bot API client as the bot's
+    Telegram channel (bot.channels.telegram_api), so both honour 429s and a configurable API base."""
+
     kind = TELEGRAM
 
     def __init__(
         self, settings: HandoffSettings, session: aiohttp.ClientSession, max_inline_wait: float = 10.0
     ) -> None:
         token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
-        self._url = f"{settings.telegram_api_base.rstrip('/')}/bot{token}/sendMessage"
+        config = TelegramConfig(token=token, api_base=settings.telegram_api_base.rstrip("/"))
+        # Waits up to max_inline_wait are done by the client; longer ones go back to the outbox.
+        self._api = BotApi(
+            config, timeout=settings.http_timeout_seconds, max_retry_wait=max_inline_wait, session=session
+        )
         self._chat_id = settings.manager_chat_id
-        self._session = session
-        self._timeout = aiohttp.ClientTimeout(total=settings.http_timeout_seconds)
-        # Waits up to this long are done here; longer ones go back to the outbox as a retry time.
-        self._max_inline_wait = max_inline_wait
-
-    async def _post(self, text: str) -> tuple[int, dict[str, Any]]:
-        body = {"chat_id": self._chat_id, "text": text, "disable_web_page_preview": True}
-        try:
-            async with self._session.post(self._url, json=body, timeout=self._timeout) as response:
-                try:
-                    data = await response.json(content_type=None)
-                except (json.JSONDecodeError, aiohttp.ContentTypeError):
-                    data = {}
-                return response.status, data if isinstance(data, dict) else {}
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            # Not str(exc): aiohttp's messages contain the URL, and the URL contains the bot token.
-            raise DeliveryError(f"Telegram API unreachable ({type(exc).__name__})") from exc
 
     async def send(self, ticket: Ticket) -> None:
-        text = render_text(ticket, max_chars=TELEGRAM_MAX_TEXT)
-        waited = 0.0
-        while True:
-            status, data = await self._post(text)
-            if 200 <= status < 300 and data.get("ok") is True:
-                return
-            description = str(data.get("description") or "no description")
-            parameters = data.get("parameters")
-            retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
-            if status == 429 and isinstance(retry_after, (int, float)):
-                if waited + retry_after > self._max_inline_wait:
-                    raise DeliveryError(f"Telegram rate limit, retry after {retry_after} s", retry_after=retry_after)
-                logger.info("handoff %s: Telegram asks to wait %s s", ticket.reference, retry_after)
-                await asyncio.sleep(retry_after)
-                waited += retry_after
-                continue
-            raise DeliveryError(f"Telegram API answered {status}: {description}")
+        body = {
+            "chat_id": self._chat_id,
+            "text": render_text(ticket, max_chars=TELEGRAM_MAX_TEXT),
+            "disable_web_page_preview": True,
+        }
+        try:
+            result = await self._api.request("sendMessage", body, chat_id=self._chat_id)
+        except ApiUnreachable as exc:
+            raise DeliveryError(str(exc)) from exc
+        if result.ok:
+            return
+        if result.status == 429 and result.retry_after is not None:
+            raise DeliveryError(
+                f"Telegram rate limit, retry after {result.retry_after} s", retry_after=result.retry_after
+            )
+        raise DeliveryError(f"Telegram API answered {result.status}: {result.description or 'no description'}")
 
 
 class WebhookSender:

@@ -1,0 +1,270 @@
+"""The Telegram channel of the Rasa server (credentials.yml: `bot.channels.telegram.TelegramInput`).
+
+Rasa 3.6's own Telegram connector calls Telegram at every start-up, checks no webhook secret, calls
+getMe on every message and cannot be pointed at another API address. This one:
+
+- serves POST /webhooks/telegram/webhook, checks X-Telegram-Bot-Api-Secret-Token (wrong or missing:
+  403, nothing processed), answers 200 at once and processes the update in a background task; an
+  update_id seen lately is not processed again (Telegram resends an update it thinks was not received);
+- answers every message in a private chat, and in a group only what is addressed to the bot (see
+  telegram_updates.read_update); the Rasa conversation (sender_id) is the chat id, so a group shares
+  one conversation;
+- sends replies through the Bot API at a configurable base URL with one aiohttp session, created at
+  the first call and closed when the server stops; makes no network call at start-up (the webhook is
+  registered by `bot telegram set-webhook`);
+- without a token and secret it still loads, and the webhook answers 503: `make up` works without
+  Telegram.
+
+Configuration: the credentials.yml entry's token, secret, api_base and bot_username, each falling back
+to RIS3_TELEGRAM_TOKEN, RIS3_TELEGRAM_SECRET, RIS3_TELEGRAM_API_BASE, RIS3_TELEGRAM_BOT_USERNAME.
+
+Runs in the Rasa runtime: Python 3.10, sanic 21.12, aiohttp 3.9, pydantic 1 (so no bot.settings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.events import SlotSet
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.telegram_api import SECRET_HEADER, BotApi, TelegramConfig
+from bot.channels.telegram_updates import (
+    RESTART,
+    BotIdentity,
+    CallbackPayloads,
+    Incoming,
+    RecentUpdates,
+    callback_query_id,
+    chat_id_of,
+    in_group,
+    inline_keyboard,
+    read_update,
+    secret_matches,
+    split_text,
+)
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAME = "telegram"
+LANGUAGE_SLOT = "language"  # domain.yml: the conversation's language (en, fi)
+GET_ME_RETRY_SECONDS = 300.0
+STOP_GRACE_SECONDS = 5.0
+
+
+class TelegramOutput(OutputChannel):
+    """Sends Rasa's replies to one chat: plain text (no parse_mode, so no reply is refused for its
+    formatting), cut at 4096 characters between paragraphs, buttons as an inline keyboard under the last
+    part. In a group the first reply quotes the user's message."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL_NAME
+
+    def __init__(self, api: BotApi, payloads: CallbackPayloads, reply_to_message_id: int | None = None) -> None:
+        self._api = api
+        self._payloads = payloads
+        self._reply_to = reply_to_message_id
+
+    async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None) -> None:
+        parts = split_text(text)
+        keyboard = inline_keyboard(buttons or [], self._payloads)
+        if not parts:
+            if keyboard:
+                logger.warning("Telegram: buttons without text for chat %s not sent", recipient_id)
+            return
+        chat_id: int | str = int(recipient_id) if recipient_id.lstrip("-").isdigit() else recipient_id
+        for number, part in enumerate(parts, start=1):
+            body: dict[str, Any] = {"chat_id": chat_id, "text": part}
+            if self._reply_to is not None:
+                body["reply_parameters"] = {"message_id": self._reply_to, "allow_sending_without_reply": True}
+                self._reply_to = None
+            if keyboard and number == len(parts):
+                body["reply_markup"] = keyboard
+            await self._api.call("sendMessage", body, chat_id=recipient_id)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self._send(recipient_id, text)
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        await self._send(recipient_id, text, buttons)
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self._send(recipient_id, image)  # Telegram shows the link's preview
+
+    async def send_attachment(self, recipient_id: str, attachment: str, **kwargs: Any) -> None:
+        await self._send(recipient_id, str(attachment))
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        text = json_message.get("text") if isinstance(json_message, dict) else None
+        if isinstance(text, str):
+            await self._send(recipient_id, text)
+        else:
+            logger.debug("Telegram: custom message for chat %s not sent", recipient_id)
+
+
+class TelegramInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL_NAME
+
+    @classmethod
+    def from_credentials(cls, credentials: Mapping[str, Any] | None) -> TelegramInput:
+        return cls(TelegramConfig.resolve(credentials))
+
+    def __init__(self, config: TelegramConfig | None = None) -> None:
+        self.config = config or TelegramConfig.resolve(None)
+        self.problems = self.config.problems()
+        self.api = BotApi(self.config)
+        self.updates = RecentUpdates()
+        self.payloads = CallbackPayloads()
+        self._username = self.config.bot_username
+        self._get_me_after = 0.0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._chats: dict[int, list[Any]] = {}  # chat id -> [lock, holders and waiters]
+        if self.problems:
+            logger.info("Telegram channel not configured (%s): its webhook answers 503", "; ".join(self.problems))
+        else:
+            name = f"@{self._username}" if self._username else "name unknown (getMe at the first update)"
+            logger.info("Telegram channel ready: API %s, bot %s", self.config.api_base, name)
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems
+
+    def get_output_channel(self) -> OutputChannel | None:
+        return TelegramOutput(self.api, self.payloads) if self.ready else None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("ris3_telegram_webhook")
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok" if self.ready else "not configured"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            return self._receive(request, on_new_message)
+
+        @webhook.listener("before_server_stop")
+        async def stop(*_: Any) -> None:
+            await self.close()
+
+        return webhook
+
+    def _receive(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+        if not self.ready:
+            return response.json({"ok": False, "description": "Telegram channel not configured"}, status=503)
+        if not secret_matches(self.config.secret, request.headers.get(SECRET_HEADER)):
+            # After a new secret, run `bot telegram set-webhook` again: until then Telegram sends the old one.
+            logger.info("Telegram webhook: a request without the right secret token refused")
+            return response.json({"ok": False, "description": "Forbidden"}, status=403)
+        try:
+            update = request.json
+        except Exception:  # sanic raises InvalidUsage on a body that is not JSON
+            update = None
+        update_id = update.get("update_id") if isinstance(update, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            return response.json({"ok": False, "description": "not a Telegram update"}, status=400)
+        if not self.updates.first_time(update_id):
+            logger.info("Telegram update %s received again: not processed twice", update_id)
+            return response.json({"ok": True})
+        query_id = callback_query_id(update)
+        if query_id:  # stop the button's spinner whatever the press leads to
+            self._spawn(self.api.call("answerCallbackQuery", {"callback_query_id": query_id}, chat_id_of(update)))
+        self._spawn(self._process(update, on_new_message, request.app))
+        return response.json({"ok": True})
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @contextlib.asynccontextmanager
+    async def _chat_turn(self, chat_id: int | None) -> AsyncIterator[None]:
+        """One update of a chat at a time, in the order they came (asyncio.Lock is first come, first
+        served), so replies keep the order of the messages."""
+        if chat_id is None:
+            yield
+            return
+        entry = self._chats.setdefault(chat_id, [asyncio.Lock(), 0])
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                self._chats.pop(chat_id, None)
+
+    async def _identity(self, update: Mapping[str, Any]) -> BotIdentity:
+        """The bot's username, for mentions in groups: configured, or asked with getMe at the first group
+        message that needs it (never at start-up; again at most every few minutes if that fails)."""
+        if not self._username and in_group(update) and time.monotonic() >= self._get_me_after:
+            self._get_me_after = time.monotonic() + GET_ME_RETRY_SECONDS
+            me = await self.api.call("getMe", {})
+            if isinstance(me, dict) and isinstance(me.get("username"), str):
+                self._username = me["username"]
+        return BotIdentity(self._username, self.config.bot_id)
+
+    async def _process(
+        self, update: dict[str, Any], on_new_message: Callable[[UserMessage], Awaitable[Any]], app: Any
+    ) -> None:
+        chat_id = chat_id_of(update)
+        async with self._chat_turn(chat_id):
+            try:
+                incoming = read_update(update, await self._identity(update), self.payloads.decode)
+                if incoming is not None:
+                    await self._handle(incoming, on_new_message, app)
+            except Exception:
+                logger.exception("Telegram update %s for chat %s failed", update.get("update_id"), chat_id)
+
+    async def _handle(
+        self, incoming: Incoming, on_new_message: Callable[[UserMessage], Awaitable[Any]], app: Any
+    ) -> None:
+        reply_to = incoming.message_id if incoming.in_group and not incoming.callback else None
+        output = TelegramOutput(self.api, self.payloads, reply_to)
+
+        def message(text: str) -> UserMessage:
+            return UserMessage(
+                text, output, incoming.sender_id, input_channel=CHANNEL_NAME, metadata=incoming.metadata()
+            )
+
+        if incoming.restart:
+            await on_new_message(message(RESTART))
+        if incoming.seed_language:
+            await self._set_language(app, incoming.sender_id, incoming.seed_language, output)
+        await on_new_message(message(incoming.text))
+
+    async def _set_language(self, app: Any, sender_id: str, language: str, output: OutputChannel) -> None:
+        """Sets the conversation's language slot from the user's Telegram language before the greeting
+        of /start, as Rasa's own POST /conversations/<id>/tracker/events would: a SlotSet event under the
+        conversation's lock. (The bot otherwise detects the language from each message's text, and
+        "/greet" says nothing about it.)"""
+        agent = getattr(app.ctx, "agent", None)
+        if agent is None or not agent.is_ready() or LANGUAGE_SLOT not in {s.name for s in agent.domain.slots}:
+            return
+        async with agent.lock_store.lock(sender_id):
+            tracker = await agent.processor.fetch_tracker_and_update_session(sender_id, output)
+            tracker.update(SlotSet(LANGUAGE_SLOT, language), agent.domain)
+            await agent.processor.save_tracker(tracker)
+
+    async def close(self) -> None:
+        """At server stop: let the updates being processed finish (a few seconds at most), then close the
+        HTTP session."""
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE_SECONDS)
+            for task in pending:
+                task.cancel()
+        await self.api.close()
+        logger.debug("Telegram channel closed")
