@@ -32,7 +32,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _environment() -> dict[str, str]:
+def child_environment() -> dict[str, str]:
+    """The environment the servers and Rasa commands run with: no telemetry, no hub look-ups."""
     env = dict(os.environ)
     env.update(
         PYTHONPATH=str(PROJECT_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""),
@@ -71,7 +72,7 @@ class BotProcesses:
     def _spawn(self, name: str, args: list[str]) -> None:
         with self.log(name).open("wb") as log:
             self.processes[name] = subprocess.Popen(
-                args, cwd=PROJECT_ROOT, env={**_environment(), **self.env}, stdout=log, stderr=subprocess.STDOUT
+                args, cwd=PROJECT_ROOT, env={**child_environment(), **self.env}, stdout=log, stderr=subprocess.STDOUT
             )
 
     def _wait(self, name: str, url: str, timeout: float) -> None:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.runtime import child_environment
+
 ROOT = Path(__file__).resolve().parents[1]
 RASA_VENV = Path(os.environ.get("RIS3_RASA_VENV", ROOT / ".venv-rasa"))
 RASA = RASA_VENV / "bin" / "rasa"
@@ -28,20 +30,6 @@ MODEL = ROOT / "models" / "ris3.tar.gz"
 STORIES = ROOT / "tests" / "stories"
 TIMEOUT_S = 600
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def rasa_env() -> dict[str, str]:
-    """The environment ``bin/bot`` gives Rasa: no telemetry, no hub look-ups, quiet TensorFlow."""
-    env = dict(os.environ)
-    env.update(
-        RASA_TELEMETRY_ENABLED="false",
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        TF_CPP_MIN_LOG_LEVEL="2",
-        SQLALCHEMY_SILENCE_UBER_WARNING="1",
-        TOKENIZERS_PARALLELISM="false",
-    )
-    return env
 
 
 def require(*paths: Path) -> None:
@@ -59,7 +47,7 @@ def run_rasa(*args: str) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [str(RASA), *args],
             cwd=ROOT,
-            env=rasa_env(),
+            env=child_environment(),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

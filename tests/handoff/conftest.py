@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from bot.handoff.draft import TicketDraft
 from bot.handoff.store import HandoffStore, upgrade
+from tests.samples import handoff_draft_values
 
 POSTGRES_URL = os.environ.get("RIS3_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
@@ -91,20 +92,7 @@ def store(database_url: str) -> Iterator[HandoffStore]:
 @pytest.fixture
 def make_draft() -> Callable[..., TicketDraft]:
     def make(**overrides: Any) -> TicketDraft:
-        values: dict[str, Any] = {
-            "name": "Maija Meikäläinen",
-            "contact": "maija.meikalainen@yritys.fi",
-            "question": "Voiko yrityksemme osallistua RIS3-hankkeeseen?",
-            "language": "fi",
-            "channel": "rest",
-            "consent": True,
-            "transcript": [
-                {"sender": "user", "text": "Haluan puhua ihmisen kanssa", "time": 1767261600.0},
-                {"sender": "bot", "text": "Kerro nimesi, niin välitän viestin.", "time": 1767261601.5},
-            ],
-        }
-        values.update(overrides)
-        return TicketDraft(**values)
+        return TicketDraft(**handoff_draft_values(**overrides))
 
     return make
 

@@ -21,6 +21,7 @@ from bot.handoff.store import HandoffStore, upgrade
 from bot.web.app import create_app
 from bot.web.config import WebSettings
 from bot.web.passwords import hash_password
+from tests.samples import handoff_draft_values
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -100,19 +101,6 @@ async def signed_in(backoffice: Backoffice) -> Backoffice:
 @pytest.fixture
 def make_ticket(store: HandoffStore) -> Callable[..., Ticket]:
     def make(channels: tuple[str, ...] = (), **overrides: Any) -> Ticket:
-        values: dict[str, Any] = {
-            "name": "Maija Meikäläinen",
-            "contact": "maija.meikalainen@yritys.fi",
-            "question": "Voiko yrityksemme osallistua RIS3-hankkeeseen?",
-            "language": "fi",
-            "channel": "rest",
-            "consent": True,
-            "transcript": [
-                {"sender": "user", "text": "Haluan puhua ihmisen kanssa", "time": 1767261600.0},
-                {"sender": "bot", "text": "Kerro nimesi, niin välitän viestin.", "time": 1767261601.5},
-            ],
-        }
-        values.update(overrides)
-        return store.create_ticket(TicketDraft(**values), list(channels))
+        return store.create_ticket(TicketDraft(**handoff_draft_values(**overrides)), list(channels))
 
     return make
