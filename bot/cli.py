@@ -11,6 +11,7 @@ from pathlib import Path
 
 
 def _knowledge_build(args: argparse.Namespace) -> int:
+    from bot.faq.entries import FaqError, check_faq
     from bot.knowledge.index import build_index
     from bot.knowledge.store import KnowledgeError
     from bot.settings import get_settings
@@ -18,10 +19,11 @@ def _knowledge_build(args: argparse.Namespace) -> int:
     settings = get_settings()
     started = time.perf_counter()
     try:
+        check_faq(settings.knowledge_dir)
         rebuilt, manifest = build_index(
             settings.knowledge_dir, settings.index_dir, settings.embedding_model, force=args.force
         )
-    except KnowledgeError as exc:
+    except (KnowledgeError, FaqError) as exc:
         print(f"knowledge build failed: {exc}", file=sys.stderr)
         return 1
     state = "built" if rebuilt else "up to date"
@@ -33,15 +35,20 @@ def _knowledge_build(args: argparse.Namespace) -> int:
 
 
 def _knowledge_check(_: argparse.Namespace) -> int:
+    from bot.faq.entries import FaqError, check_faq
     from bot.knowledge.store import KnowledgeError, load_knowledge
     from bot.settings import get_settings
 
     try:
         knowledge = load_knowledge(get_settings().knowledge_dir)
-    except KnowledgeError as exc:
+        entries = check_faq(get_settings().knowledge_dir)
+    except (KnowledgeError, FaqError) as exc:
         print(f"knowledge check failed: {exc}", file=sys.stderr)
         return 1
-    print(f"knowledge ok: {len(knowledge.facts)} facts, every quote found in {len(knowledge.sources)} source(s)")
+    print(
+        f"knowledge ok: {len(knowledge.facts)} facts, every quote found in {len(knowledge.sources)} source(s); "
+        f"{len(entries)} FAQ entries, every fact they name exists"
+    )
     return 0
 
 
@@ -145,6 +152,18 @@ def _telegram_set_webhook(args: argparse.Namespace) -> int:
     return 0
 
 
+def _faq_test(args: argparse.Namespace) -> int:
+    from bot.faq.runner import main as run_faq
+
+    return run_faq(args.url, Path(args.cases), Path(args.out), args.concurrency)
+
+
+def _faq_gaps(args: argparse.Namespace) -> int:
+    from bot.faq.gaps import main as find_gaps
+
+    return find_gaps(Path(args.tracker_db), args.days)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bot", description="The RIS3 assistant's tools.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -191,6 +210,20 @@ def main(argv: list[str] | None = None) -> int:
     set_hook.add_argument("--credentials", help="credentials file (default: credentials.yml of the project)")
     set_hook.add_argument("--drop-pending-updates", action="store_true", help="discard updates waiting at Telegram")
     set_hook.set_defaults(func=_telegram_set_webhook)
+
+    faq = sub.add_parser("faq", help="FAQ tests for staff, and the questions the bot could not answer").add_subparsers(
+        dest="action", required=True
+    )
+    faq_test = faq.add_parser("test", help="run the FAQ cases against the bot; reports in reports/faq")
+    faq_test.add_argument("--url", help="a running bot (default: start one with the trained model)")
+    faq_test.add_argument("--cases", default="tests/faq/cases", help="folder of case files (*.yml)")
+    faq_test.add_argument("--out", default="reports/faq", help="folder for junit.xml and report.html")
+    faq_test.add_argument("--concurrency", type=int, default=4, help="questions in flight at once")
+    faq_test.set_defaults(func=_faq_test)
+    faq_gaps = faq.add_parser("gaps", help="questions the bot could not answer or handed to a person")
+    faq_gaps.add_argument("--tracker-db", default="var/tracker.db", help="Rasa's SQLite tracker store")
+    faq_gaps.add_argument("--days", type=float, default=30, help="look back this many days")
+    faq_gaps.set_defaults(func=_faq_gaps)
 
     args = parser.parse_args(argv)
     return args.func(args)
