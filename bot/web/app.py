@@ -16,11 +16,11 @@ from bot.web.csrf import csrf_protection
 from bot.web.errors import store_errors
 from bot.web.health import health
 from bot.web.keys import ACCOUNT, HANDOFF_SETTINGS, REVOCATIONS, SETTINGS, STORE
-from bot.web.pages import index
 from bot.web.passwords import ManagerAccount
 from bot.web.secret_key import load_secret_key
 from bot.web.security_headers import security_headers
 from bot.web.sessions import Revocations, setup_sessions
+from bot.web.widget_routes import setup_widget
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def _account(settings: WebSettings) -> ManagerAccount:
 
 
 def _routes(app: web.Application) -> None:
-    app.router.add_get("/", index)
+    setup_widget(app)  # the demo page at / and CORS on the widget assets
     app.router.add_get("/health", health)
 
     app.router.add_get(auth.LOGIN_PATH, auth.login_form)

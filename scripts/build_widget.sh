@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the chat widget's public assets into bot/web/static/widget/: the widget's own script and
+# styles (widget/src/) and the pinned socket.io client from npm (widget/package-lock.json).
+# Needs Node.js and npm; `npm ci` runs only when widget/node_modules is missing or stale.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SRC=$ROOT/widget
+OUT=$ROOT/bot/web/static/widget
+if [ ! -f "$SRC/node_modules/.package-lock.json" ] || [ "$SRC/package-lock.json" -nt "$SRC/node_modules/.package-lock.json" ]; then
+  (cd "$SRC" && npm ci --no-audit --no-fund)
+fi
+mkdir -p "$OUT"
+cp "$SRC/src/widget.js" "$SRC/src/widget.css" "$SRC/src/demo.css" "$OUT/"
+cp "$SRC/node_modules/socket.io-client/dist/socket.io.min.js" "$OUT/socket.io.min.js"
+total=$(cat "$OUT/widget.js" "$OUT/widget.css" "$OUT/socket.io.min.js" | wc -c)
+gz=0
+for f in widget.js widget.css socket.io.min.js; do
+  n=$(gzip -9 -c "$OUT/$f" | wc -c); gz=$((gz + n))
+  printf '[widget] %-18s %7d bytes, gzipped %6d\n' "$f" "$(wc -c < "$OUT/$f")" "$n"
+done
+printf '[widget] total %d bytes, gzipped %d (each file gzipped separately)\n' "$total" "$gz"

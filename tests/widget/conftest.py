@@ -1,0 +1,52 @@
+"""Fixtures for the widget tests: the built widget assets, the back office served on a free port in a
+thread of its own, and headless Chromium from Debian (/usr/bin/chromium) driven by Playwright."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from widget_helpers import CHROMIUM, CHROMIUM_ARGS, WIDGET_STATIC, ServedApp
+
+from bot.settings import PROJECT_ROOT
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # aiohttp-session 2.12 still keys the request with strings; aiohttp warns about it on every request.
+    config.addinivalue_line("filterwarnings", "ignore:It is recommended to use web.RequestKey")
+
+
+@pytest.fixture(scope="session")
+def widget_assets() -> Path:
+    """Builds static/widget/ from widget/ (npm ci when node_modules is missing)."""
+    build = subprocess.run([str(PROJECT_ROOT / "scripts" / "build_widget.sh")], capture_output=True, text=True)
+    if build.returncode != 0:
+        pytest.fail(f"scripts/build_widget.sh failed (needs node and npm):\n{build.stdout}\n{build.stderr}")
+    return WIDGET_STATIC
+
+
+@pytest.fixture(scope="session")
+def backoffice_app(tmp_path_factory: pytest.TempPathFactory, widget_assets: Path) -> Iterator[ServedApp]:
+    app = ServedApp(tmp_path_factory.mktemp("widget-web")).start()
+    try:
+        yield app
+    finally:
+        app.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    # Module scope: the sync Playwright keeps an event loop running in this thread until it stops, which would
+    # break the asyncio tests of other folders run after this module.
+    if not CHROMIUM.is_file():
+        pytest.skip("no /usr/bin/chromium: install Debian's chromium (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -1,0 +1,220 @@
+"""The chat widget in headless Chromium against the real Rasa server and action server (bot_stack)
+and the back office's demo page. Screenshots go to reports/widget/."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from widget_helpers import ServedApp
+
+from bot.runtime import BotProcesses
+from bot.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.usefixtures("widget_server")
+SHOTS = PROJECT_ROOT / "reports" / "widget"
+AXE = PROJECT_ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
+TIMEOUT = 60_000
+
+
+@pytest.fixture(scope="module")
+def widget_server(bot_stack: BotProcesses) -> Iterator[str]:
+    """The demo page points the widget at the test bot."""
+    os.environ["RIS3_WEB_WIDGET_SERVER"] = bot_stack.url
+    try:
+        yield bot_stack.url
+    finally:
+        os.environ.pop("RIS3_WEB_WIDGET_SERVER", None)
+
+
+@pytest.fixture
+def page(browser: Any, backoffice_app: ServedApp) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=backoffice_app.url)
+    context.set_default_timeout(TIMEOUT)
+    tab = context.new_page()
+    tab.dialogs = []  # type: ignore[attr-defined]
+    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))  # type: ignore[attr-defined]
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def wait_until(page: Any, script: str, timeout: float = TIMEOUT / 1000) -> None:
+    """Polls a JS expression (page.wait_for_function would need eval, which the demo page's CSP forbids)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(script):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {script}")
+        time.sleep(0.1)
+
+
+def bot_messages(page: Any) -> Any:
+    return page.locator(".ris3w-bot")
+
+
+def ask(page: Any, text: str, source: str | None = None) -> Any:
+    """Types a question and waits for a new answer of the bot (and, if given, a new source line starting
+    with `source`: Rasa's socket.io channel sends the parts of a text between blank lines as messages of
+    their own). Returns the locator of the answer's first message."""
+    before = bot_messages(page).count()
+    sources = page.locator(".ris3w-source").count()
+    page.fill("#ris3w-input", text)
+    page.press("#ris3w-input", "Enter")
+    wait_until(page, f"document.querySelectorAll('.ris3w-bot').length > {before}")
+    if source:
+        wait_until(page, f"document.querySelectorAll('.ris3w-source').length > {sources}")
+        assert page.locator(".ris3w-source").last.inner_text().startswith(source)
+    return bot_messages(page).nth(before)
+
+
+def open_widget(page: Any, lang: str = "en") -> None:
+    page.goto(f"/?lang={lang}")
+    page.click(".ris3w-launcher")
+    page.wait_for_selector("#ris3w-panel:not([hidden])")
+    wait_until(page, "localStorage.getItem('ris3-widget:session') !== null")
+
+
+def test_answers_in_english_and_finnish_with_sources_quick_replies_and_history(page: Any) -> None:
+    open_widget(page, "en")
+    assert page.evaluate("document.activeElement.id") == "ris3w-input"
+    assert page.get_attribute(".ris3w-launcher", "aria-expanded") == "true"
+    assert page.get_attribute(".ris3w-log", "aria-live") == "polite"
+
+    answer = ask(page, "what is smart specialisation?", source="Source:")
+    assert "smart specialisation" in answer.inner_text().lower()
+
+    answer = ask(page, "mitä on älykäs erikoistuminen?", source="Lähde:")
+    assert "erikoistuminen" in answer.inner_text().lower()
+
+    # A quick reply: the title is shown as the user's message, the payload is sent.
+    reply = page.locator(".ris3w-reply").first
+    title = reply.inner_text()
+    before = bot_messages(page).count()
+    reply.click()
+    wait_until(page, f"document.querySelectorAll('.ris3w-bot').length > {before}")
+    assert page.locator(".ris3w-user").last.inner_text().endswith(title)
+    assert "/answer_fact" not in page.locator(".ris3w-log").inner_text()
+
+    # The interface language switches.
+    page.click(".ris3w-lang")
+    assert page.get_attribute("#ris3w-input", "placeholder") == "Viestisi"
+    page.click(".ris3w-lang")
+    assert page.get_attribute("#ris3w-input", "placeholder") == "Your message"
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "desktop-1280.png"))
+
+    # Reload: the panel is still open and the history is back.
+    shown = page.locator(".ris3w-msg").all_inner_texts()
+    page.reload()
+    page.wait_for_selector("#ris3w-panel:not([hidden])")
+    assert page.locator(".ris3w-msg").all_inner_texts() == shown
+    answer = ask(page, "hello")
+    assert "RIS3" in answer.inner_text()
+
+
+def test_markup_in_a_message_is_shown_as_text(page: Any) -> None:
+    open_widget(page, "en")
+    attack = "<img src=x onerror=alert(1)>"
+    ask(page, attack)
+    assert page.locator(".ris3w-user").last.inner_text().endswith(attack)
+    assert page.locator(".ris3w-log img").count() == 0
+    time.sleep(1)
+    assert page.dialogs == []
+
+
+def test_handoff_form_steps_are_shown(page: Any) -> None:
+    open_widget(page, "en")
+    ask(page, "I want to talk to a human")
+    wait_until(page, "[...document.querySelectorAll('.ris3w-bot')].some(m => /your name/i.test(m.textContent))")
+    ask(page, "cancel")
+    assert page.is_hidden(".ris3w-typing")
+
+
+def test_keyboard_only(page: Any) -> None:
+    page.goto("/?lang=fi")
+    assert page.inner_text(".ris3w-launcher") == "Avaa chat"
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('ris3w-launcher')"):
+            break
+    else:
+        pytest.fail("Tab never reached the launcher")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#ris3w-panel:not([hidden])")
+    assert page.evaluate("document.activeElement.id") == "ris3w-input"
+    before = bot_messages(page).count()
+    page.keyboard.type("hei")
+    page.keyboard.press("Enter")
+    wait_until(
+        page,
+        f"document.querySelectorAll('.ris3w-reply').length > 0 && "
+        f"document.querySelectorAll('.ris3w-bot').length > {before}",
+    )
+    # Back from the input to the quick replies, and one chosen with the keyboard.
+    for _ in range(10):
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("document.activeElement.classList.contains('ris3w-reply')"):
+            break
+    else:
+        pytest.fail("Shift+Tab never reached a quick reply")
+    before = bot_messages(page).count()
+    page.keyboard.press("Enter")
+    wait_until(page, f"document.querySelectorAll('.ris3w-bot').length > {before}")
+    page.focus("#ris3w-input")
+    page.keyboard.press("Escape")
+    assert page.is_hidden("#ris3w-panel")
+    assert page.evaluate("document.activeElement.classList.contains('ris3w-launcher')")
+    assert page.get_attribute(".ris3w-launcher", "aria-expanded") == "false"
+
+
+def test_accessibility_axe_and_phone_width(browser: Any, backoffice_app: ServedApp) -> None:
+    # bypass_csp: axe is injected as an inline script, which the demo page's CSP forbids.
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740}, base_url=backoffice_app.url, bypass_csp=True, reduced_motion="reduce"
+    )
+    context.set_default_timeout(TIMEOUT)
+    try:
+        page = context.new_page()
+        open_widget(page, "fi")
+        ask(page, "mitä on älykäs erikoistuminen?", source="Lähde:")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling
+        box = page.locator("#ris3w-panel").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "phone-360.png"))
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate(
+            "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+        )
+        bad = [
+            (v["id"], v["impact"], [n["target"] for n in v["nodes"]])
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        print(
+            f"axe {result['testEngine']['version']}: {len(result['violations'])} violations, "
+            f"{len(result['passes'])} rules passed; serious/critical: {bad}"
+        )
+        assert bad == []
+    finally:
+        context.close()
+
+
+def test_recovers_when_the_rasa_server_restarts(page: Any, bot_stack: BotProcesses) -> None:
+    open_widget(page, "en")
+    ask(page, "what is smart specialisation?", source="Source:")
+    rasa = bot_stack.processes["rasa"]
+    args = list(rasa.args)
+    rasa.terminate()
+    rasa.wait(30)
+    page.wait_for_selector(".ris3w-status:not([hidden])")
+    assert "Reconnecting" in page.inner_text(".ris3w-status")
+    bot_stack._spawn("rasa", args)
+    bot_stack._wait("rasa", f"{bot_stack.url}/status", 240)
+    page.wait_for_selector(".ris3w-status", state="hidden", timeout=TIMEOUT)
+    ask(page, "what is smart specialisation?", source="Source:")

@@ -1,0 +1,51 @@
+"""The back office serves the widget: the demo page at /, the assets with CORS for allowed origins."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import urllib.request
+
+from widget_helpers import ALLOWED_ORIGIN, ServedApp
+
+
+def fetch(url: str, origin: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers={"Origin": origin} if origin else {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, dict(response.headers), response.read()
+
+
+def test_demo_page_embeds_the_widget(backoffice_app: ServedApp) -> None:
+    os.environ["RIS3_WEB_WIDGET_SERVER"] = "http://127.0.0.1:5999"
+    try:
+        status, headers, body = fetch(backoffice_app.url + "/")
+    finally:
+        del os.environ["RIS3_WEB_WIDGET_SERVER"]
+    page = body.decode()
+    assert status == 200 and '<html lang="fi">' in page
+    assert '<script src="/static/widget/widget.js" data-server="http://127.0.0.1:5999"' in page
+    assert "RIS3 assistant back office" in page  # the link to the inbox
+    csp = headers["Content-Security-Policy"]
+    assert "connect-src 'self' http://127.0.0.1:5999 ws://127.0.0.1:5999" in csp and "script-src" not in csp
+    assert "http" not in page.split("<script", 1)[0].replace('href="/', "")  # no third-party asset
+
+
+def test_widget_assets_are_public_with_cors_for_allowed_origins(backoffice_app: ServedApp) -> None:
+    for name, kind in [("widget.js", "javascript"), ("widget.css", "css"), ("socket.io.min.js", "javascript")]:
+        status, headers, _ = fetch(f"{backoffice_app.url}/static/widget/{name}", origin=ALLOWED_ORIGIN)
+        assert status == 200 and kind in headers["Content-Type"]
+        assert headers["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN and "Origin" in headers["Vary"]
+        assert headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+        assert "Content-Security-Policy" not in headers
+    _, headers, _ = fetch(f"{backoffice_app.url}/static/widget/widget.js", origin="https://evil.example")
+    assert "Access-Control-Allow-Origin" not in headers
+
+
+def test_widget_download_stays_small(backoffice_app: ServedApp) -> None:
+    sizes = {
+        name: len(gzip.compress(fetch(f"{backoffice_app.url}/static/widget/{name}")[2], 9))
+        for name in ("widget.js", "widget.css", "socket.io.min.js")
+    }
+    print(f"widget download, gzipped: {sizes} total {sum(sizes.values())} bytes")
+    assert sizes["widget.js"] + sizes["widget.css"] < 8_000
+    assert sum(sizes.values()) < 25_000

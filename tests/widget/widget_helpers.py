@@ -1,0 +1,74 @@
+"""What the widget tests share besides fixtures (a module name of its own: test modules cannot import
+from `conftest`, as several test folders have one)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
+
+from bot.handoff.config import HandoffSettings
+from bot.runtime import free_port
+from bot.settings import PROJECT_ROOT
+from bot.web.app import create_app
+from bot.web.config import WebSettings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ALLOWED_ORIGIN = "https://www.kymenlaakso.fi"
+WIDGET_STATIC = PROJECT_ROOT / "bot" / "web" / "static" / "widget"
+
+
+class ServedApp:
+    """The back office's aiohttp app on 127.0.0.1:<free port>, run by an event loop in a thread."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.settings = WebSettings(
+            _env_file=None,  # type: ignore[call-arg]
+            secret_key=SecretStr(Fernet.generate_key().decode()),
+            secret_key_file=tmp / "web-secret.key",
+            insecure_cookies=True,
+            allowed_origins=[ALLOWED_ORIGIN],
+        )
+        self.handoff = HandoffSettings(_env_file=None, database_url=f"sqlite:///{tmp / 'handoff.db'}")  # type: ignore[call-arg]
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.runner: Any = None
+
+    def _run(self) -> None:
+        from aiohttp import web
+
+        async def start() -> None:
+            self.runner = web.AppRunner(create_app(self.settings, self.handoff))
+            await self.runner.setup()
+            await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+            self.ready.set()
+
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(start())
+        self.loop.run_forever()
+
+    def start(self) -> ServedApp:
+        self.thread.start()
+        assert self.ready.wait(60), "the back office did not start"
+        return self
+
+    def stop(self) -> None:
+        if self.runner is not None:
+            asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)

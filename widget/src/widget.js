@@ -1,0 +1,242 @@
+/* RIS3 assistant chat widget. Embed with
+   <script src="https://host/static/widget/widget.js" data-server="https://rasa-host" data-lang="fi|en"
+           data-title="…" data-color="#005a8c" data-open="false" data-session="persistent|connection"></script>
+   Message text is only ever put in the page with textContent / text nodes, never as HTML. */
+(function () {
+  "use strict";
+  var me = document.currentScript;
+  if (!me || window.__ris3Widget) return;
+  window.__ris3Widget = true;
+  var base = me.src.replace(/[^/]*(\?.*)?$/, "");
+  var attr = function (n, d) { var v = me.getAttribute("data-" + n); return v === null || v === "" ? d : v; };
+  var server = attr("server", location.protocol + "//" + location.hostname + ":5005");
+  // "connection": the socket's own id is the Rasa session. Needed while Rasa 3.6 with python-socketio >= 5.10
+  // never joins the session's room (enter_room not awaited): replies to a stored session id get lost.
+  var perConnection = attr("session", "persistent") === "connection";
+  var KEY = "ris3-widget:";
+  var store = {
+    get: function (s, k, d) { try { var v = s.getItem(KEY + k); return v === null ? d : JSON.parse(v); } catch (e) { return d; } },
+    set: function (s, k, v) { try { s.setItem(KEY + k, JSON.stringify(v)); } catch (e) { /* private mode */ } }
+  };
+  var T = {
+    en: { open: "Open chat", close: "Close chat", title: "RIS3 assistant", input: "Your message", send: "Send",
+      typing: "The assistant is typing…", offline: "Cannot reach the chat service. Reconnecting…",
+      other: "Suomeksi", otherLabel: "Vaihda kieli suomeksi", log: "Conversation", you: "You", bot: "Assistant",
+      hello: "Hello! Ask me about the Kymenlaakso smart specialisation strategy (RIS3)." },
+    fi: { open: "Avaa chat", close: "Sulje chat", title: "RIS3-avustaja", input: "Viestisi", send: "Lähetä",
+      typing: "Avustaja kirjoittaa…", offline: "Chat-palveluun ei saada yhteyttä. Yhdistetään uudelleen…",
+      other: "In English", otherLabel: "Switch language to English", log: "Keskustelu", you: "Sinä", bot: "Avustaja",
+      hello: "Hei! Kysy minulta Kymenlaakson älykkään erikoistumisen strategiasta (RIS3)." }
+  };
+  var pageLang = (attr("lang", document.documentElement.lang || "fi")).slice(0, 2).toLowerCase();
+  var lang = store.get(localStorage, "lang", pageLang === "en" ? "en" : "fi");
+  var history = store.get(localStorage, "history", []);
+  var sessionId = store.get(localStorage, "session", null);
+  var socket = null, queue = [], typingTimer = null;
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text) e.textContent = text;
+    return e;
+  }
+
+  var css = el("link"); css.rel = "stylesheet"; css.href = base + "widget.css";
+  document.head.appendChild(css);
+
+  var root = el("div", "ris3w");
+  root.style.setProperty("--ris3w-accent", attr("color", "#005a8c"));
+  var launcher = el("button", "ris3w-launcher");
+  launcher.type = "button";
+  launcher.setAttribute("aria-expanded", "false");
+  launcher.setAttribute("aria-controls", "ris3w-panel");
+  var panel = el("section", "ris3w-panel");
+  panel.id = "ris3w-panel"; panel.hidden = true;
+  panel.setAttribute("role", "dialog");
+  var head = el("div", "ris3w-head");
+  var title = el("h2", "ris3w-title"); title.id = "ris3w-title";
+  panel.setAttribute("aria-labelledby", "ris3w-title");
+  var langBtn = el("button", "ris3w-lang"); langBtn.type = "button";
+  var closeBtn = el("button", "ris3w-close", "×"); closeBtn.type = "button";
+  head.append(title, langBtn, closeBtn);
+  var log = el("div", "ris3w-log");
+  log.setAttribute("role", "log"); log.setAttribute("aria-live", "polite"); log.tabIndex = 0;
+  var typing = el("p", "ris3w-typing"); typing.hidden = true;
+  typing.setAttribute("role", "status");
+  var status = el("p", "ris3w-status"); status.hidden = true;
+  status.setAttribute("role", "alert");
+  var form = el("form", "ris3w-form");
+  var label = el("label", "ris3w-sr"); label.htmlFor = "ris3w-input";
+  var input = el("input", "ris3w-input"); input.id = "ris3w-input"; input.type = "text"; input.autocomplete = "off";
+  input.maxLength = 1000;
+  var send = el("button", "ris3w-send"); send.type = "submit";
+  form.append(label, input, send);
+  panel.append(head, log, typing, status, form);
+  root.append(panel, launcher);
+
+  function texts() {
+    var t = T[lang];
+    root.lang = lang;
+    title.textContent = attr("title", t.title);
+    launcher.textContent = panel.hidden ? t.open : t.close;
+    launcher.setAttribute("aria-label", launcher.textContent);
+    closeBtn.setAttribute("aria-label", t.close);
+    closeBtn.title = t.close;
+    langBtn.textContent = t.other; langBtn.setAttribute("aria-label", t.otherLabel);
+    langBtn.lang = lang === "fi" ? "en" : "fi";
+    log.setAttribute("aria-label", t.log);
+    label.textContent = t.input; input.placeholder = t.input;
+    send.textContent = t.send;
+    typing.textContent = t.typing;
+    if (!status.hidden) status.textContent = t.offline;
+  }
+
+  // Text with http(s) links made clickable; "Source:"/"Lähde:" lines marked as the answer's source.
+  var URL_RE = /https?:\/\/[^\s<>"]+/g;
+  function richText(parent, text) {
+    String(text).split("\n").forEach(function (line, i) {
+      if (i) parent.appendChild(document.createElement("br"));
+      var holder = /^\s*(Source|Lähde)\s*:/i.test(line) ? parent.appendChild(el("span", "ris3w-source")) : parent;
+      var last = 0, m;
+      URL_RE.lastIndex = 0;
+      while ((m = URL_RE.exec(line))) {
+        var url = m[0].replace(/[.,;:!?)\]]+$/, "");
+        holder.appendChild(document.createTextNode(line.slice(last, m.index)));
+        var a = el("a", null, url);
+        a.href = url; a.target = "_blank"; a.rel = "noopener noreferrer";
+        holder.appendChild(a);
+        last = m.index + url.length;
+        URL_RE.lastIndex = last;
+      }
+      holder.appendChild(document.createTextNode(line.slice(last)));
+    });
+  }
+
+  function render(msg, fresh) {
+    var box = el("div", "ris3w-msg ris3w-" + msg.from);
+    box.appendChild(el("span", "ris3w-sr", T[lang][msg.from === "user" ? "you" : "bot"] + ": "));
+    if (msg.text) richText(box, msg.text);
+    if (msg.image && /^https?:/.test(msg.image)) {
+      var img = el("img"); img.src = msg.image; img.alt = ""; box.appendChild(img);
+    }
+    log.appendChild(box);
+    if (msg.buttons && msg.buttons.length && fresh) {
+      var group = el("div", "ris3w-replies");
+      group.setAttribute("role", "group");
+      msg.buttons.forEach(function (b) {
+        var btn = el("button", "ris3w-reply", b.title || b.payload);
+        btn.type = "button";
+        btn.addEventListener("click", function () {
+          group.remove();
+          user(b.title || b.payload, b.payload || b.title);
+        });
+        group.appendChild(btn);
+      });
+      log.appendChild(group);
+    }
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function add(msg) {
+    log.querySelectorAll(".ris3w-replies").forEach(function (g) { g.remove(); });
+    history.push(msg);
+    history = history.slice(-100);
+    store.set(localStorage, "history", history);
+    render(msg, true);
+  }
+
+  function user(shown, payload) {
+    add({ from: "user", text: shown });
+    typing.hidden = false;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () { typing.hidden = true; }, 30000);
+    queue.push(payload);
+    flush();
+  }
+
+  function flush() {
+    if (!socket || !socket.connected || !sessionId) return;
+    while (queue.length) socket.emit("user_uttered", { message: queue.shift(), session_id: sessionId });
+  }
+
+  function offline(on) {
+    status.hidden = !on;
+    if (on) { status.textContent = T[lang].offline; typing.hidden = true; }
+  }
+
+  function connect() {
+    if (socket) return;
+    if (!window.io) {
+      var s = el("script"); s.src = base + "socket.io.min.js"; s.onload = connect;
+      s.onerror = function () { offline(true); };
+      document.head.appendChild(s);
+      return;
+    }
+    socket = window.io(server, { transports: ["websocket"], reconnectionDelay: 1000, reconnectionDelayMax: 5000 });
+    socket.on("connect", function () { socket.emit("session_request", { session_id: perConnection ? socket.id : sessionId }); });
+    socket.on("session_confirm", function (id) {
+      sessionId = typeof id === "string" ? id : (id && id.session_id) || sessionId;
+      store.set(localStorage, "session", sessionId);
+      offline(false);
+      flush();
+    });
+    socket.on("connect_error", function () { offline(true); });
+    socket.on("disconnect", function (reason) {
+      offline(true);
+      if (reason === "io server disconnect") socket.connect();
+    });
+    socket.on("bot_uttered", function (m) {
+      clearTimeout(typingTimer);
+      typing.hidden = true;
+      var buttons = (m.quick_replies || m.buttons || []).map(function (b) { return { title: b.title, payload: b.payload }; });
+      var image = m.attachment && m.attachment.payload && m.attachment.payload.src;
+      if (m.text || buttons.length || image) add({ from: "bot", text: m.text || "", buttons: buttons, image: image });
+    });
+  }
+
+  function open() {
+    panel.hidden = false;
+    launcher.setAttribute("aria-expanded", "true");
+    store.set(sessionStorage, "open", true);
+    texts();
+    if (!history.length) add({ from: "bot", text: T[lang].hello });
+    connect();
+    log.scrollTop = log.scrollHeight;
+    input.focus();
+  }
+
+  function close() {
+    panel.hidden = true;
+    launcher.setAttribute("aria-expanded", "false");
+    store.set(sessionStorage, "open", false);
+    texts();
+    launcher.focus();
+  }
+
+  launcher.addEventListener("click", function () { if (panel.hidden) open(); else close(); });
+  closeBtn.addEventListener("click", close);
+  langBtn.addEventListener("click", function () {
+    lang = lang === "fi" ? "en" : "fi";
+    store.set(localStorage, "lang", lang);
+    texts();
+  });
+  root.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && !panel.hidden) { e.preventDefault(); close(); }
+  });
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    user(text, text);
+  });
+
+  history.forEach(function (m, i) { render(m, i === history.length - 1); });
+  texts();
+  function mount() {
+    document.body.appendChild(root);
+    var wanted = store.get(sessionStorage, "open", attr("open", "false") === "true");
+    if (wanted) { panel.hidden = false; launcher.setAttribute("aria-expanded", "true"); texts(); connect(); }
+  }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+})();
