@@ -58,6 +58,9 @@ def bot_stack(mailbox: tuple[Mailbox, int]) -> Iterator[BotProcesses]:
             "RIS3_HANDOFF_SMTP_PORT": str(smtp_port),
             "RIS3_HANDOFF_SMTP_FROM": "ris3-bot@example.fi",
             "RIS3_HANDOFF_MANAGER_EMAIL": "project.manager@example.fi",
+            # The website chat accepts pages on loopback only: the back office's demo page and the stand-in
+            # "council site" of the widget tests; tests/e2e/test_web_chat.py checks that others are refused.
+            "RIS3_WIDGET_ALLOWED_ORIGINS": "http://127.0.0.1:*, http://localhost:*",
         }
     ).start()
     try:

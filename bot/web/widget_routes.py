@@ -1,9 +1,9 @@
-"""The chat widget's side of the back office: the demo page at `/` and CORS headers on the widget's assets.
+"""The chat widget's side of the back office: the demo pages and CORS headers on the widget's assets.
 
-The widget's files are built into static/widget/ by `scripts/build_widget.sh`. The demo page embeds them
-and points the widget at the Rasa server: `RIS3_WEB_WIDGET_SERVER` (default: this host, port 5005);
-`RIS3_WEB_WIDGET_SESSION=persistent` keeps the Rasa session across reloads (needs a Rasa server that joins
-socket.io rooms; the default `connection` starts a new Rasa session per connection, the shown history stays)."""
+The widget's files are built into static/widget/ by `scripts/build_widget.sh`. The demo site has two pages,
+`/` (about the strategy) and `/assistant` (about the assistant), so that going from one to the other shows
+the conversation continuing. They embed the widget and point it at the Rasa server:
+`RIS3_WEB_WIDGET_SERVER` (default: this host, port 5005)."""
 
 from __future__ import annotations
 
@@ -18,29 +18,48 @@ from bot.web.keys import SETTINGS
 WIDGET_PREFIX = "/static/widget/"
 ASSET_MAX_AGE_SECONDS = 300
 
-DEMO_PAGE = """<!doctype html>
+PAGE = """<!doctype html>
 <html lang="{lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Kymenlaakson älykkään erikoistumisen strategia (RIS3)</title>
+<title>{title}</title>
 <link rel="stylesheet" href="/static/widget/demo.css">
 </head>
 <body>
-<header><p class="org">Kymenlaakson liitto · Regional Council of Kymenlaakso</p></header>
+<header><p class="org">Kymenlaakson liitto · Regional Council of Kymenlaakso</p>
+<nav aria-label="Sivut / Pages"><a href="/{query}"{home_current}>Strategia</a>
+<a href="/assistant{query}"{assistant_current}>Chat-avustaja</a></nav></header>
 <main>
-<h1>Kymenlaakson älykkään erikoistumisen strategia (RIS3)</h1>
+{main}
+</main>
+<footer><p><a href="/inbox">RIS3 assistant back office</a> (project manager's inbox)</p></footer>
+<script src="/static/widget/widget.js" data-server="{server}" data-lang="{lang}"></script>
+</body>
+</html>
+"""
+
+# The pages' own text is only an invitation to ask: every fact comes from the bot, which cites knowledge/.
+HOME = (
+    "Kymenlaakson älykkään erikoistumisen strategia (RIS3)",
+    """<h1>Kymenlaakson älykkään erikoistumisen strategia (RIS3)</h1>
 <p>Älykkään erikoistumisen strategia kertoo, mihin Kymenlaakso keskittää tutkimus-, kehittämis- ja
 innovaatiotoimintansa. Kysy strategiasta oikean alakulman chat-avustajalta.</p>
 <h2 lang="en">Smart specialisation strategy</h2>
 <p lang="en">The smart specialisation strategy sets out where Kymenlaakso focuses its research, development
-and innovation. Ask the chat assistant in the lower right corner about the strategy, in Finnish or English.</p>
-</main>
-<footer><p><a href="/inbox">RIS3 assistant back office</a> (project manager's inbox)</p></footer>
-<script src="/static/widget/widget.js" data-server="{server}" data-lang="{lang}" data-session="{session}"></script>
-</body>
-</html>
-"""
+and innovation. Ask the chat assistant in the lower right corner about the strategy, in Finnish or English.</p>""",
+)
+ASSISTANT = (
+    "RIS3-avustaja · Kymenlaakson liitto",
+    """<h1>RIS3-avustaja</h1>
+<p>Avustaja vastaa kysymyksiin strategian painopisteistä, aikataulusta, hankkeesta ja yhteyshenkilöistä,
+ja kertoo jokaisen vastauksen lähteen. Jos se ei osaa vastata, se välittää kysymyksesi hankkeen
+projektipäällikölle. Keskustelu jatkuu, kun siirryt sivulta toiselle.</p>
+<h2 lang="en">The RIS3 assistant</h2>
+<p lang="en">The assistant answers questions about the strategy's priorities, timeline, project and contacts,
+and names the source of every answer. When it cannot answer, it passes your question to the project's
+project manager. The conversation goes on as you move from page to page.</p>""",
+)
 
 
 def widget_server(request: web.Request) -> str:
@@ -61,16 +80,32 @@ def _csp(server: str) -> str:
     )
 
 
-async def demo_page(request: web.Request) -> web.Response:
-    """A plain page about the strategy with the widget on it."""
+def _page(request: web.Request, title: str, main: str, current: str) -> web.Response:
     server = widget_server(request)
     lang = "en" if request.query.get("lang") == "en" else "fi"
-    # "connection" until the Rasa server joins socket.io rooms again (see widget/README.md).
-    session = "persistent" if os.environ.get("RIS3_WEB_WIDGET_SESSION") == "persistent" else "connection"
-    body = DEMO_PAGE.format(server=html.escape(server, quote=True), lang=lang, session=session)
+    marks = {name: ' aria-current="page"' if name == current else "" for name in ("home", "assistant")}
+    body = PAGE.format(
+        server=html.escape(server, quote=True),
+        lang=lang,
+        title=title,
+        main=main,
+        query="?lang=en" if lang == "en" else "",
+        home_current=marks["home"],
+        assistant_current=marks["assistant"],
+    )
     response = web.Response(text=body, content_type="text/html")
     response.headers["Content-Security-Policy"] = _csp(server)
     return response
+
+
+async def demo_page(request: web.Request) -> web.Response:
+    """A plain page about the strategy with the widget on it."""
+    return _page(request, *HOME, current="home")
+
+
+async def assistant_page(request: web.Request) -> web.Response:
+    """The demo site's second page, to show the conversation following the user."""
+    return _page(request, *ASSISTANT, current="assistant")
 
 
 async def _widget_cors(request: web.Request, response: web.StreamResponse) -> None:
@@ -87,4 +122,5 @@ async def _widget_cors(request: web.Request, response: web.StreamResponse) -> No
 
 def setup_widget(app: web.Application) -> None:
     app.router.add_get("/", demo_page)
+    app.router.add_get("/assistant", assistant_page)
     app.on_response_prepare.append(_widget_cors)

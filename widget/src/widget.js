@@ -1,7 +1,9 @@
 /* RIS3 assistant chat widget. Embed with
    <script src="https://host/static/widget/widget.js" data-server="https://rasa-host" data-lang="fi|en"
-           data-title="…" data-color="#005a8c" data-open="false" data-session="persistent|connection"></script>
-   Message text is only ever put in the page with textContent / text nodes, never as HTML. */
+           data-title="…" data-color="#005a8c" data-open="false"></script>
+   Message text is only ever put in the page with textContent / text nodes, never as HTML.
+   The Rasa session id, the shown history and unsent messages live in localStorage, so a reload or another
+   page of the same site continues the conversation (the server side: bot/channels/web_chat.py). */
 (function () {
   "use strict";
   var me = document.currentScript;
@@ -10,9 +12,6 @@
   var base = me.src.replace(/[^/]*(\?.*)?$/, "");
   var attr = function (n, d) { var v = me.getAttribute("data-" + n); return v === null || v === "" ? d : v; };
   var server = attr("server", location.protocol + "//" + location.hostname + ":5005");
-  // "connection": the socket's own id is the Rasa session. Needed while Rasa 3.6 with python-socketio >= 5.10
-  // never joins the session's room (enter_room not awaited): replies to a stored session id get lost.
-  var perConnection = attr("session", "persistent") === "connection";
   var KEY = "ris3-widget:";
   var store = {
     get: function (s, k, d) { try { var v = s.getItem(KEY + k); return v === null ? d : JSON.parse(v); } catch (e) { return d; } },
@@ -22,17 +21,21 @@
     en: { open: "Open chat", close: "Close chat", title: "RIS3 assistant", input: "Your message", send: "Send",
       typing: "The assistant is typing…", offline: "Cannot reach the chat service. Reconnecting…",
       other: "Suomeksi", otherLabel: "Vaihda kieli suomeksi", log: "Conversation", you: "You", bot: "Assistant",
+      failed: "The assistant could not handle that message. Please try again.",
       hello: "Hello! Ask me about the Kymenlaakso smart specialisation strategy (RIS3)." },
     fi: { open: "Avaa chat", close: "Sulje chat", title: "RIS3-avustaja", input: "Viestisi", send: "Lähetä",
       typing: "Avustaja kirjoittaa…", offline: "Chat-palveluun ei saada yhteyttä. Yhdistetään uudelleen…",
       other: "In English", otherLabel: "Switch language to English", log: "Keskustelu", you: "Sinä", bot: "Avustaja",
+      failed: "Avustaja ei pystynyt käsittelemään viestiä. Yritä uudelleen.",
       hello: "Hei! Kysy minulta Kymenlaakson älykkään erikoistumisen strategiasta (RIS3)." }
   };
   var pageLang = (attr("lang", document.documentElement.lang || "fi")).slice(0, 2).toLowerCase();
   var lang = store.get(localStorage, "lang", pageLang === "en" ? "en" : "fi");
   var history = store.get(localStorage, "history", []);
   var sessionId = store.get(localStorage, "session", null);
-  var socket = null, queue = [], typingTimer = null;
+  // Typed while offline and not yet sent: kept so that a reload does not lose them.
+  var queue = store.get(localStorage, "queue", []);
+  var socket = null, typingTimer = null;
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -88,7 +91,7 @@
     label.textContent = t.input; input.placeholder = t.input;
     send.textContent = t.send;
     typing.textContent = t.typing;
-    if (!status.hidden) status.textContent = t.offline;
+    if (!status.hidden) status.textContent = socket && socket.connected ? t.failed : t.offline;
   }
 
   // Text with http(s) links made clickable; "Source:"/"Lähde:" lines marked as the answer's source.
@@ -151,18 +154,22 @@
     clearTimeout(typingTimer);
     typingTimer = setTimeout(function () { typing.hidden = true; }, 30000);
     queue.push(payload);
+    store.set(localStorage, "queue", queue);
     flush();
   }
 
   function flush() {
     if (!socket || !socket.connected || !sessionId) return;
     while (queue.length) socket.emit("user_uttered", { message: queue.shift(), session_id: sessionId });
+    store.set(localStorage, "queue", queue);
   }
 
-  function offline(on) {
-    status.hidden = !on;
-    if (on) { status.textContent = T[lang].offline; typing.hidden = true; }
+  function notice(text) {
+    status.hidden = !text;
+    status.textContent = text || "";
+    if (text) typing.hidden = true;
   }
+  function offline(on) { notice(on ? T[lang].offline : ""); }
 
   function connect() {
     if (socket) return;
@@ -173,7 +180,7 @@
       return;
     }
     socket = window.io(server, { transports: ["websocket"], reconnectionDelay: 1000, reconnectionDelayMax: 5000 });
-    socket.on("connect", function () { socket.emit("session_request", { session_id: perConnection ? socket.id : sessionId }); });
+    socket.on("connect", function () { socket.emit("session_request", { session_id: sessionId }); });
     socket.on("session_confirm", function (id) {
       sessionId = typeof id === "string" ? id : (id && id.session_id) || sessionId;
       store.set(localStorage, "session", sessionId);
@@ -181,6 +188,7 @@
       flush();
     });
     socket.on("connect_error", function () { offline(true); });
+    socket.on("chat_error", function () { notice(T[lang].failed); });
     socket.on("disconnect", function (reason) {
       offline(true);
       if (reason === "io server disconnect") socket.connect();
@@ -188,6 +196,7 @@
     socket.on("bot_uttered", function (m) {
       clearTimeout(typingTimer);
       typing.hidden = true;
+      offline(false);
       var buttons = (m.quick_replies || m.buttons || []).map(function (b) { return { title: b.title, payload: b.payload }; });
       var image = m.attachment && m.attachment.payload && m.attachment.payload.src;
       if (m.text || buttons.length || image) add({ from: "bot", text: m.text || "", buttons: buttons, image: image });
@@ -231,7 +240,16 @@
     user(text, text);
   });
 
-  history.forEach(function (m, i) { render(m, i === history.length - 1); });
+  function renderAll() {
+    log.textContent = "";
+    history.forEach(function (m, i) { render(m, i === history.length - 1); });
+  }
+  // Another tab of the same site wrote the conversation: show it here too.
+  window.addEventListener("storage", function (e) {
+    if (e.key === KEY + "history") { history = store.get(localStorage, "history", []); renderAll(); }
+    if (e.key === KEY + "session") sessionId = store.get(localStorage, "session", sessionId);
+  });
+  renderAll();
   texts();
   function mount() {
     document.body.appendChild(root);
