@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from widget_helpers import ServedApp
+from widget_helpers import ServedApp, StaticSite
 
 from bot.runtime import BotProcesses
 from bot.settings import PROJECT_ROOT
@@ -58,8 +58,7 @@ def bot_messages(page: Any) -> Any:
 
 def ask(page: Any, text: str, source: str | None = None) -> Any:
     """Types a question and waits for a new answer of the bot (and, if given, a new source line starting
-    with `source`: Rasa's socket.io channel sends the parts of a text between blank lines as messages of
-    their own). Returns the locator of the answer's first message."""
+    with `source`). Returns the locator of the answer's first message."""
     before = bot_messages(page).count()
     sources = page.locator(".ris3w-source").count()
     page.fill("#ris3w-input", text)
@@ -203,6 +202,95 @@ def test_accessibility_axe_and_phone_width(browser: Any, backoffice_app: ServedA
         assert bad == []
     finally:
         context.close()
+
+
+def wait_for_bot(page: Any, pattern: str) -> None:
+    """Waits until a message of the bot matches the JS regular expression `pattern` (case-insensitive)."""
+    wait_until(page, f"[...document.querySelectorAll('.ris3w-bot')].some(m => /{pattern}/i.test(m.textContent))")
+
+
+def test_a_reload_and_another_page_continue_the_conversation(page: Any) -> None:
+    open_widget(page, "en")
+    ask(page, "I want to talk to a human")
+    wait_for_bot(page, "your name")
+    session = page.evaluate("localStorage.getItem('ris3-widget:session')")
+
+    # Reload: the same Rasa conversation, so the handoff form goes on with the next question.
+    page.reload()
+    page.wait_for_selector("#ris3w-panel:not([hidden])")
+    ask(page, "Aino Esimerkki")
+    wait_for_bot(page, "reach you")
+
+    # Another page of the site: the panel stays open, the history is there, and the form still goes on.
+    page.click("nav a[href^='/assistant']")
+    page.wait_for_url("**/assistant*")
+    page.wait_for_selector("#ris3w-panel:not([hidden])")
+    assert "Aino Esimerkki" in page.locator(".ris3w-log").inner_text()
+    ask(page, "aino@example")  # no top-level domain: the form asks again, so it is still the same form
+    wait_for_bot(page, "e-mail")
+    ask(page, "cancel")
+    wait_for_bot(page, "cancel")
+    assert page.evaluate("localStorage.getItem('ris3-widget:session')") == session
+
+
+def test_the_typing_indicator_shows_while_the_bot_answers(page: Any) -> None:
+    open_widget(page, "en")
+    before = bot_messages(page).count()
+    # Sent and read in one script run, so the indicator is seen before any answer could come.
+    shown = page.evaluate(
+        """() => {
+            document.querySelector('#ris3w-input').value = 'who is the project manager?';
+            document.querySelector('.ris3w-form').requestSubmit();
+            return !document.querySelector('.ris3w-typing').hidden;
+        }"""
+    )
+    assert shown
+    wait_until(page, f"document.querySelectorAll('.ris3w-bot').length > {before}")
+    assert page.is_hidden(".ris3w-typing")
+
+
+SITE_PAGE = """<!doctype html><html lang="fi"><head><meta charset="utf-8"><title>Kunta</title></head>
+<body><h1>Kunnan sivu</h1>
+<script src="{assets}/static/widget/widget.js" data-server="{server}" data-lang="en" data-open="true"
+        data-title="Ask about RIS3" data-color="#8a1538"></script></body></html>"""
+
+
+def site_page(browser: Any, site: StaticSite) -> tuple[Any, Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(TIMEOUT)
+    page = context.new_page()
+    # "localhost" rather than 127.0.0.1: another origin than the back office's, on the same loopback server.
+    page.goto(site.url.replace("127.0.0.1", "localhost") + "/palvelut/elinkeinot.html")
+    return context, page
+
+
+def test_embedded_on_another_site_with_its_options(browser: Any, backoffice_app: ServedApp, widget_server: str) -> None:
+    # http://localhost:* is an allowed origin of the test bot (tests/conftest.py); the assets come from
+    # the back office at http://127.0.0.1:<port>, so everything crosses origins as on the council's site.
+    with StaticSite("127.0.0.1", SITE_PAGE.format(assets=backoffice_app.url, server=widget_server)) as site:
+        context, page = site_page(browser, site)
+        try:
+            page.wait_for_selector("#ris3w-panel:not([hidden])")  # data-open="true"
+            assert page.inner_text(".ris3w-title") == "Ask about RIS3"
+            assert page.inner_text(".ris3w-launcher") == "Close chat"  # data-lang="en" wins over the page's fi
+            accent = page.evaluate("getComputedStyle(document.querySelector('.ris3w-launcher')).backgroundColor")
+            assert accent == "rgb(138, 21, 56)"
+            wait_until(page, "localStorage.getItem('ris3-widget:session') !== null")
+            ask(page, "who is the project manager?", source="Source:")
+        finally:
+            context.close()
+
+
+def test_a_site_that_is_not_allowed_cannot_connect(browser: Any, backoffice_app: ServedApp, widget_server: str) -> None:
+    # 127.0.0.2 is loopback too, but not among the test bot's allowed origins.
+    with StaticSite("127.0.0.2", SITE_PAGE.format(assets=backoffice_app.url, server=widget_server)) as site:
+        context, page = site_page(browser, site)
+        try:
+            page.wait_for_selector(".ris3w-status:not([hidden])")
+            assert "Cannot reach" in page.inner_text(".ris3w-status")
+            assert page.evaluate("localStorage.getItem('ris3-widget:session')") is None
+        finally:
+            context.close()
 
 
 def test_recovers_when_the_rasa_server_restarts(page: Any, bot_stack: BotProcesses) -> None:
