@@ -31,11 +31,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mappi
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from rasa.shared.core.events import SlotSet
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.conversation_language import set_language
 from bot.channels.telegram_api import SECRET_HEADER, BotApi, TelegramConfig
 from bot.channels.telegram_updates import (
     RESTART,
@@ -55,7 +55,6 @@ from bot.channels.telegram_updates import (
 logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "telegram"
-LANGUAGE_SLOT = "language"  # domain.yml: the conversation's language (en, fi)
 GET_ME_RETRY_SECONDS = 300.0
 STOP_GRACE_SECONDS = 5.0
 
@@ -243,21 +242,9 @@ class TelegramInput(InputChannel):
         if incoming.restart:
             await on_new_message(message(RESTART))
         if incoming.seed_language:
-            await self._set_language(app, incoming.sender_id, incoming.seed_language, output)
+            # Before the greeting of /start: "/greet" says nothing about the user's language.
+            await set_language(app, incoming.sender_id, incoming.seed_language, output)
         await on_new_message(message(incoming.text))
-
-    async def _set_language(self, app: Any, sender_id: str, language: str, output: OutputChannel) -> None:
-        """Sets the conversation's language slot from the user's Telegram language before the greeting
-        of /start, as Rasa's own POST /conversations/<id>/tracker/events would: a SlotSet event under the
-        conversation's lock. (The bot otherwise detects the language from each message's text, and
-        "/greet" says nothing about it.)"""
-        agent = getattr(app.ctx, "agent", None)
-        if agent is None or not agent.is_ready() or LANGUAGE_SLOT not in {s.name for s in agent.domain.slots}:
-            return
-        async with agent.lock_store.lock(sender_id):
-            tracker = await agent.processor.fetch_tracker_and_update_session(sender_id, output)
-            tracker.update(SlotSet(LANGUAGE_SLOT, language), agent.domain)
-            await agent.processor.save_tracker(tracker)
 
     async def close(self) -> None:
         """At server stop: let the updates being processed finish (a few seconds at most), then close the

@@ -13,8 +13,9 @@ same protocol (`session_request` -> `session_confirm`, `user_uttered` -> `bot_ut
   delivers them at the session's next `session_request`;
 - refuses connections from origins not allowed (credentials `allowed_origins` or
   RIS3_WIDGET_ALLOWED_ORIGINS; default any);
-- answers a malformed `user_uttered` or `session_request` with a `chat_error` event instead of an
-  exception in the server log.
+- answers a malformed `user_uttered` with a `chat_error` event instead of an exception in the server log;
+- sets the conversation's language when a message's metadata carries `language` (the widget sends its
+  interface language with the first message of a session and after the user switches it).
 
 Runs in the Rasa runtime: Python 3.10, sanic 21.12, python-socketio 5.
 """
@@ -33,6 +34,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
+from bot.channels.conversation_language import LANGUAGES, set_language
 from bot.channels.web_chat_rules import (
     BadMessage,
     PendingReplies,
@@ -46,6 +48,19 @@ logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "socketio"  # the trackers' input_channel, as with Rasa's own channel
 ERROR_EVENT = "chat_error"
+
+
+class ChatBlueprint(SocketBlueprint):
+    """Rasa's socket.io blueprint, telling the channel the Sanic app it is registered on (the agent, for
+    setting a conversation's language, lives there)."""
+
+    def __init__(self, channel: WebChatInput, sio: AsyncServer, socketio_path: str, *args: Any, **kwargs: Any):
+        super().__init__(sio, socketio_path, *args, **kwargs)
+        self.ctx.channel = channel
+
+    def register(self, app: Any, options: dict[str, Any]) -> None:
+        self.ctx.channel.app = app
+        super().register(app, options)
 
 
 class WebChatOutput(OutputChannel):
@@ -120,6 +135,7 @@ class WebChatInput(InputChannel):
         self.metadata_key = metadata_key
         self.pending = PendingReplies()
         self._session_of: dict[str, str] = {}  # socket id -> session id
+        self.app: Any = None
 
     async def deliver(self, sio: AsyncServer, sid: str, session_id: str, payload: dict[str, Any]) -> None:
         if sio.manager.is_connected(sid, self.namespace):
@@ -142,7 +158,7 @@ class WebChatInput(InputChannel):
         # No CORS from engine.io itself ([]): Rasa's --cors answers the HTTP requests, and the origin is
         # checked in `connect` below, for both transports.
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
-        blueprint = SocketBlueprint(sio, self.socketio_path, "web_chat_webhook", __name__)
+        blueprint = ChatBlueprint(self, sio, self.socketio_path, "web_chat_webhook", __name__)
         namespace = self.namespace
 
         @blueprint.route("/", methods=["GET"])
@@ -185,6 +201,9 @@ class WebChatInput(InputChannel):
             await self._join(sio, sid, session_id)
             output = WebChatOutput(self, sio, sid, session_id)
             try:
+                language = message.metadata.get("language")
+                if language in LANGUAGES:
+                    await set_language(self.app, session_id, language, output)
                 await on_new_message(
                     UserMessage(message.text, output, session_id, input_channel=CHANNEL_NAME, metadata=message.metadata)
                 )

@@ -180,3 +180,22 @@ async def test_odd_texts_get_an_answer(page: ChatSocket) -> None:
     session_id = await page.session()
     for text in ["", "<img src=x onerror=alert(1)>", "\x00\x01 binary", "y" * 20000]:
         assert await page.say(text, session_id)
+
+
+async def test_the_interface_language_sent_with_a_message_sets_the_conversations(page: ChatSocket) -> None:
+    session_id = await page.session()
+
+    async def say(text: str, language: str | None = None) -> str:
+        data: dict[str, Any] = {"message": text, "session_id": session_id}
+        if language:
+            data["metadata"] = {"language": language}
+        await page.client.emit("user_uttered", data)
+        return await page.turn()
+
+    # "RIS3?" does not tell its language: the conversation's decides.
+    assert "Lähde:" in await say("RIS3?", "fi")
+    assert "Lähde:" in await say("RIS3?")
+    assert "Source:" in await say("RIS3?", "en")
+    # What the user writes still wins over the interface.
+    assert "Lähde:" in await say("kuka on projektipäällikkö?")
+    assert "Source:" in await say("who is the project manager?", "xx")  # not a language we speak: ignored

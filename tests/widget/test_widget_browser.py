@@ -233,6 +233,14 @@ def test_a_reload_and_another_page_continue_the_conversation(page: Any) -> None:
     assert page.evaluate("localStorage.getItem('ris3-widget:session')") == session
 
 
+def test_the_language_switch_also_switches_the_bots_answers(page: Any) -> None:
+    open_widget(page, "fi")
+    ask(page, "RIS3?", source="Lähde:")  # a message that does not tell its language: the interface's decides
+    page.click(".ris3w-lang")
+    assert page.get_attribute("#ris3w-input", "placeholder") == "Your message"
+    ask(page, "RIS3?", source="Source:")
+
+
 def test_the_typing_indicator_shows_while_the_bot_answers(page: Any) -> None:
     open_widget(page, "en")
     before = bot_messages(page).count()

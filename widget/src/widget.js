@@ -160,7 +160,16 @@
 
   function flush() {
     if (!socket || !socket.connected || !sessionId) return;
-    while (queue.length) socket.emit("user_uttered", { message: queue.shift(), session_id: sessionId });
+    while (queue.length) {
+      var data = { message: queue.shift(), session_id: sessionId };
+      // The interface language becomes the conversation's with a session's first message and after a
+      // switch; in between, the language of what the user writes decides (server side).
+      if (store.get(localStorage, "told", "") !== sessionId + ":" + lang) {
+        data.metadata = { language: lang };
+        store.set(localStorage, "told", sessionId + ":" + lang);
+      }
+      socket.emit("user_uttered", data);
+    }
     store.set(localStorage, "queue", queue);
   }
 
