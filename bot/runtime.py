@@ -5,6 +5,7 @@ and tracker database, so it never touches a bot the user is running."""
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -57,6 +58,8 @@ class BotProcesses:
     # Extra environment for both servers (e.g. RIS3_HANDOFF_DATABASE_URL for a test database).
     env: dict[str, str] = field(default_factory=dict)
     started_seconds: float = 0.0
+    # Rasa's HTTP API (trackers, /status) answers only with this token: conversations hold what users typed.
+    api_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
     @property
     def handoff_database_url(self) -> str:
@@ -65,6 +68,10 @@ class BotProcesses:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
+
+    def api_url(self, path: str) -> str:
+        """A URL of Rasa's HTTP API, e.g. api_url("/conversations/x/tracker"), with the token."""
+        return f"{self.url}{path}{'&' if '?' in path else '?'}token={self.api_token}"
 
     def log(self, name: str) -> Path:
         return self.workdir / f"{name}.log"
@@ -113,12 +120,13 @@ class BotProcesses:
         )
         self._spawn(
             "rasa",
-            [str(RASA_VENV / "bin" / "rasa"), "run", "--enable-api", "-p", str(self.rasa_port),
+            [str(RASA_VENV / "bin" / "rasa"), "run", "--enable-api", "--auth-token", self.api_token,
+             "-p", str(self.rasa_port),
              "-m", str(MODEL), "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
         )
         try:
             self._wait("actions", f"http://127.0.0.1:{self.action_port}/health", timeout)
-            self._wait("rasa", f"{self.url}/status", timeout)
+            self._wait("rasa", self.api_url("/status"), timeout)
         except StartError:
             self.stop()
             raise

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.runtime import BotProcesses
 from tests.conftest import post_message
 
 CASES = [
@@ -100,6 +101,18 @@ def test_odd_messages_get_a_reply_and_keep_the_conversation(bot_url: str, messag
     assert replies, "the bot must answer something"
     # The conversation goes on normally afterwards.
     assert "Tolmunen" in _reply_text(post_message(bot_url, sender, "who is the project manager?"))
+
+
+@pytest.mark.parametrize("path", ["/conversations/{sender}/tracker", "/status", "/domain"])
+def test_rasas_http_api_answers_only_with_the_token(bot_stack: BotProcesses, path: str) -> None:
+    # Conversations hold what users typed, handoff contact details included: nobody without the token reads them.
+    sender = f"api-{uuid.uuid4().hex[:8]}"
+    post_message(bot_stack.url, sender, "My name is Aino Esimerkki, who is the project manager?")
+    with pytest.raises(urllib.error.HTTPError) as excinfo:
+        urllib.request.urlopen(bot_stack.url + path.format(sender=sender), timeout=30)
+    assert excinfo.value.code == 401
+    with urllib.request.urlopen(bot_stack.api_url(path.format(sender=sender)), timeout=30) as response:
+        assert response.status == 200
 
 
 def test_malformed_json_is_rejected_with_a_client_error(bot_url: str) -> None:

@@ -15,6 +15,8 @@ import pytest
 import pytest_asyncio
 import socketio
 
+from bot.runtime import BotProcesses
+
 pytestmark = pytest.mark.asyncio
 WAIT_SECONDS = 60.0
 QUIET_SECONDS = 1.5  # a turn can have several bot messages: collect until none came for this long
@@ -72,13 +74,15 @@ async def page(bot_url: str) -> AsyncIterator[ChatSocket]:
         await chat.close()
 
 
-def user_texts(bot_url: str, session_id: str) -> list[str]:
-    with urllib.request.urlopen(f"{bot_url}/conversations/{session_id}/tracker", timeout=30) as response:
+def user_texts(bot: BotProcesses, session_id: str) -> list[str]:
+    with urllib.request.urlopen(bot.api_url(f"/conversations/{session_id}/tracker"), timeout=30) as response:
         events = json.loads(response.read())["events"]
     return [e.get("text") for e in events if e["event"] == "user"]
 
 
-async def test_a_new_connection_with_the_kept_session_continues_the_conversation(bot_url: str) -> None:
+async def test_a_new_connection_with_the_kept_session_continues_the_conversation(
+    bot_url: str, bot_stack: BotProcesses
+) -> None:
     first = await ChatSocket(bot_url).connect()
     session_id = await first.session()
     assert re.fullmatch(r"[0-9a-f]{32}", session_id)
@@ -93,10 +97,10 @@ async def test_a_new_connection_with_the_kept_session_continues_the_conversation
         assert "cancel" in (await second.say("cancel", session_id)).lower()
     finally:
         await second.close()
-    assert user_texts(bot_url, session_id) == ["I'd like to talk to a real person", "Aino Esimerkki", "cancel"]
+    assert user_texts(bot_stack, session_id) == ["I'd like to talk to a real person", "Aino Esimerkki", "cancel"]
 
 
-async def test_a_reply_for_a_page_that_has_gone_reaches_the_next_page(bot_url: str) -> None:
+async def test_a_reply_for_a_page_that_has_gone_reaches_the_next_page(bot_url: str, bot_stack: BotProcesses) -> None:
     first = await ChatSocket(bot_url).connect()
     session_id = await first.session()
     await first.send("who is the project manager?", session_id)
@@ -113,7 +117,7 @@ async def test_a_reply_for_a_page_that_has_gone_reaches_the_next_page(bot_url: s
             assert "Tolmunen" in await second.turn()
     finally:
         await second.close()
-    assert user_texts(bot_url, session_id) == ["who is the project manager?"]
+    assert user_texts(bot_stack, session_id) == ["who is the project manager?"]
 
 
 async def test_two_sessions_do_not_see_each_others_replies(bot_url: str) -> None:
@@ -151,14 +155,14 @@ async def test_other_origins_are_refused(bot_url: str, origin: str) -> None:
     ids=["not-an-object", "no-message", "message-not-text", "bad-session-id"],
 )
 async def test_malformed_messages_get_an_error_and_the_conversation_goes_on(
-    page: ChatSocket, payload: Any, bot_url: str
+    page: ChatSocket, payload: Any, bot_stack: BotProcesses
 ) -> None:
     session_id = await page.session()
     await page.client.emit("user_uttered", payload)
     error = await asyncio.wait_for(page.errors.get(), WAIT_SECONDS)
     assert error["error"]
     assert "Tolmunen" in await page.say("who is the project manager?", session_id)
-    assert user_texts(bot_url, session_id) == ["who is the project manager?"]
+    assert user_texts(bot_stack, session_id) == ["who is the project manager?"]
 
 
 async def test_a_message_before_any_session_is_refused(bot_url: str) -> None:

@@ -311,6 +311,6 @@ def test_recovers_when_the_rasa_server_restarts(page: Any, bot_stack: BotProcess
     page.wait_for_selector(".ris3w-status:not([hidden])")
     assert "Reconnecting" in page.inner_text(".ris3w-status")
     bot_stack._spawn("rasa", args)
-    bot_stack._wait("rasa", f"{bot_stack.url}/status", 240)
+    bot_stack._wait("rasa", bot_stack.api_url("/status"), 240)
     page.wait_for_selector(".ris3w-status", state="hidden", timeout=TIMEOUT)
     ask(page, "what is smart specialisation?", source="Source:")
