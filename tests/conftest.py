@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -12,6 +14,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 
 from bot.runtime import BotProcesses, free_port
+
+# The back office and `bot handoff purge` erase old conversations from the tracker store: in tests, never
+# from the developer's var/tracker.db (a test that wants one passes its own).
+os.environ["RIS3_TRACKER_DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp(prefix='ris3-tracker-')}/tracker.db"
 
 
 class Mailbox(Message):

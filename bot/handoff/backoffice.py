@@ -17,6 +17,7 @@ import sys
 import aiohttp
 
 from bot.handoff.config import HandoffSettings
+from bot.handoff.conversations import purge_conversations
 from bot.handoff.outbox import RetryPolicy, deliver_due, run_outbox
 from bot.handoff.senders import build_senders
 from bot.handoff.store import HandoffStore, StoreUnavailable, upgrade
@@ -71,6 +72,8 @@ def main(argv: list[str] | None = None, settings: HandoffSettings | None = None)
         elif args.command == "purge":
             days = settings.retention_days if args.days is None else args.days
             print(f"{store.purge(days)} tickets erased (older than {days} days)")
+            conversations = purge_conversations(settings.tracker_database_url, days)
+            print(f"{conversations} conversations erased (last message older than {days} days)")
         elif args.command == "tickets":
             # References and states only: names and contacts are read where they are needed, not listed.
             for ticket in store.list(args.status):

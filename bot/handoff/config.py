@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.settings import PROJECT_ROOT
@@ -26,6 +26,11 @@ class HandoffSettings(BaseSettings):
 
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'handoff.db'}"
     retention_days: int = 90
+    # Rasa's tracker store, whose conversations are erased after the same retention (bot/handoff/conversations.py).
+    tracker_database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}",
+        validation_alias=AliasChoices("RIS3_TRACKER_DATABASE_URL", "tracker_database_url"),
+    )
 
     smtp_host: str = ""
     smtp_port: int = 25

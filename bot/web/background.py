@@ -15,6 +15,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.handoff.config import HandoffSettings
+from bot.handoff.conversations import purge_conversations
 from bot.handoff.database import safe_url
 from bot.handoff.outbox import RetryPolicy, run_outbox
 from bot.handoff.senders import build_senders
@@ -40,8 +41,11 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
-async def purge_daily(store: HandoffStore, retention_days: int, interval: float, stop: asyncio.Event) -> None:
-    """Erase personal data older than the retention now, then once per interval."""
+async def purge_daily(
+    store: HandoffStore, retention_days: int, interval: float, stop: asyncio.Event, tracker_url: str | None = None
+) -> None:
+    """Erase personal data older than the retention now, then once per interval: the tickets', and the
+    conversations in Rasa's tracker store (which hold what the user typed into the form)."""
     while not stop.is_set():
         try:
             await asyncio.to_thread(store.purge, retention_days)  # the store logs how many it erased
@@ -49,6 +53,11 @@ async def purge_daily(store: HandoffStore, retention_days: int, interval: float,
             logger.warning("handoff purge postponed: %s", exc)
         except Exception as exc:
             logger.error("handoff purge failed: %s", type(exc).__name__)
+        if tracker_url:
+            try:
+                await asyncio.to_thread(purge_conversations, tracker_url, retention_days)
+            except Exception as exc:
+                logger.error("conversation purge failed: %s", type(exc).__name__)
         await _wait(stop, interval)
 
 
@@ -74,7 +83,7 @@ async def run_background(
         logger.info("handoff outbox: delivering through %s", ", ".join(sorted(senders)) or "no channel")
         await asyncio.gather(
             run_outbox(store, senders, outbox_interval, stop, policy=RetryPolicy.from_settings(handoff)),
-            purge_daily(store, handoff.retention_days, purge_interval, stop),
+            purge_daily(store, handoff.retention_days, purge_interval, stop, handoff.tracker_database_url),
         )
 
 
