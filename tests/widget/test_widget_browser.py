@@ -233,6 +233,24 @@ def test_a_reload_and_another_page_continue_the_conversation(page: Any) -> None:
     assert page.evaluate("localStorage.getItem('ris3-widget:session')") == session
 
 
+def test_the_browser_forgets_a_conversation_idle_for_longer_than_the_keep_time(page: Any) -> None:
+    open_widget(page, "en")
+    ask(page, "who is the project manager?", source="Source:")
+    session = page.evaluate("localStorage.getItem('ris3-widget:session')")
+    # An hour idle: still there after a reload.
+    page.evaluate("localStorage.setItem('ris3-widget:active', JSON.stringify(Date.now() - 3600 * 1000))")
+    page.reload()
+    page.wait_for_selector("#ris3w-panel:not([hidden])")
+    assert "Tolmunen" in page.locator(".ris3w-log").inner_text()
+    # 25 hours idle (the default keep time is 24): history and session are gone, a new conversation starts.
+    page.evaluate("localStorage.setItem('ris3-widget:active', JSON.stringify(Date.now() - 25 * 3600 * 1000))")
+    page.reload()
+    page.wait_for_selector("#ris3w-panel:not([hidden])")
+    wait_until(page, "localStorage.getItem('ris3-widget:session') !== null")
+    assert "Tolmunen" not in page.locator(".ris3w-log").inner_text()
+    assert page.evaluate("localStorage.getItem('ris3-widget:session')") != session
+
+
 def test_the_language_switch_also_switches_the_bots_answers(page: Any) -> None:
     open_widget(page, "fi")
     ask(page, "RIS3?", source="Lähde:")  # a message that does not tell its language: the interface's decides

@@ -1,6 +1,6 @@
 /* RIS3 assistant chat widget. Embed with
    <script src="https://host/static/widget/widget.js" data-server="https://rasa-host" data-lang="fi|en"
-           data-title="…" data-color="#005a8c" data-open="false"></script>
+           data-title="…" data-color="#005a8c" data-open="false" data-keep-hours="24"></script>
    Message text is only ever put in the page with textContent / text nodes, never as HTML.
    The Rasa session id, the shown history and unsent messages live in localStorage, so a reload or another
    page of the same site continues the conversation (the server side: bot/channels/web_chat.py). */
@@ -29,6 +29,16 @@
       failed: "Avustaja ei pystynyt käsittelemään viestiä. Yritä uudelleen.",
       hello: "Hei! Kysy minulta Kymenlaakson älykkään erikoistumisen strategiasta (RIS3)." }
   };
+  // On a shared computer the next person should not find the conversation (which may hold a name and a
+  // phone number): after data-keep-hours without activity (default 24) the browser forgets it.
+  var keepHours = parseFloat(attr("keep-hours", "24"));
+  var keepMs = (isFinite(keepHours) && keepHours > 0 ? keepHours : 24) * 3600000;
+  var lastActive = store.get(localStorage, "active", 0);
+  if (lastActive && Date.now() - lastActive > keepMs) {
+    ["history", "session", "queue", "told", "active"].forEach(function (k) {
+      try { localStorage.removeItem(KEY + k); } catch (e) { /* private mode */ }
+    });
+  }
   var pageLang = (attr("lang", document.documentElement.lang || "fi")).slice(0, 2).toLowerCase();
   var lang = store.get(localStorage, "lang", pageLang === "en" ? "en" : "fi");
   var history = store.get(localStorage, "history", []);
@@ -145,6 +155,7 @@
     history.push(msg);
     history = history.slice(-100);
     store.set(localStorage, "history", history);
+    store.set(localStorage, "active", Date.now());
     render(msg, true);
   }
 
