@@ -122,6 +122,12 @@ def test_markup_in_a_message_is_shown_as_text(page: Any) -> None:
     ask(page, attack)
     assert page.locator(".ris3w-user").last.inner_text().endswith(attack)
     assert page.locator(".ris3w-log img").count() == 0
+    # Web addresses become links that open apart from the page; no other scheme does.
+    ask(page, "is this page https://www.kymenlaakso.fi/ris3. about it? javascript:alert(2)")
+    link = page.locator(".ris3w-user").last.locator("a")
+    assert link.count() == 1
+    assert link.get_attribute("href") == "https://www.kymenlaakso.fi/ris3"  # the full stop stays text
+    assert link.get_attribute("target") == "_blank" and link.get_attribute("rel") == "noopener noreferrer"
     time.sleep(1)
     assert page.dialogs == []
 
