@@ -14,28 +14,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import socketio
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# The same questions and percentiles as the REST benchmark next to this file.
+from latency import percentile, questions  # noqa: E402
+
 from bot.runtime import BotProcesses  # noqa: E402
 
 ORIGIN = {"Origin": "http://localhost:8080"}
-
-
-def questions() -> list[str]:
-    found: list[str] = []
-    for path in sorted((ROOT / "tests" / "e2e").glob("questions_*.yml")):
-        found += [case["q"] for case in yaml.safe_load(path.read_text(encoding="utf-8"))]
-    return found
 
 
 class Page:
@@ -84,9 +78,11 @@ async def user(url: str, n: int, count: int, texts: list[str], out: dict[str, li
 
 
 def line(name: str, values: list[float]) -> str:
-    ms = sorted(v * 1000 for v in values)
-    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
-    return f"  {name:8} n={len(ms):4}  p50 {statistics.median(ms):7.0f} ms  p95 {p95:7.0f} ms  max {ms[-1]:7.0f} ms"
+    ms = [v * 1000 for v in values]
+    return (
+        f"  {name:8} n={len(ms):4}  p50 {percentile(ms, 0.5):7.0f} ms  p95 {percentile(ms, 0.95):7.0f} ms"
+        f"  max {max(ms):7.0f} ms"
+    )
 
 
 async def measure(url: str, users: int, requests: int, texts: list[str]) -> None:
