@@ -4,8 +4,10 @@ and tracker database, so it never touches a bot the user is running."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +23,17 @@ from bot.settings import PROJECT_ROOT
 RASA_VENV = Path(os.environ.get("RIS3_RASA_VENV", PROJECT_ROOT / ".venv-rasa"))
 ACTIONS_VENV = Path(os.environ.get("RIS3_ACTIONS_VENV", PROJECT_ROOT / ".venv-actions"))
 MODEL = PROJECT_ROOT / "models" / "ris3.tar.gz"
+
+
+def _reap(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """Waits for a terminated server; one whose graceful shutdown drags on (Sanic waits for open
+    connections) is killed with its workers."""
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 class StartError(RuntimeError):
@@ -79,7 +92,14 @@ class BotProcesses:
     def _spawn(self, name: str, args: list[str]) -> None:
         with self.log(name).open("wb") as log:
             self.processes[name] = subprocess.Popen(
-                args, cwd=PROJECT_ROOT, env={**child_environment(), **self.env}, stdout=log, stderr=subprocess.STDOUT
+                args,
+                cwd=PROJECT_ROOT,
+                env={**child_environment(), **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # A group of its own: Sanic's worker manager, when a shutdown drags on, kills its whole
+                # process group, which would otherwise be ours (the test run, the benchmark).
+                start_new_session=True,
             )
 
     def _wait(self, name: str, url: str, timeout: float) -> None:
@@ -138,11 +158,20 @@ class BotProcesses:
             if process.poll() is None:
                 process.terminate()
         for process in self.processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            _reap(process)
         self.processes.clear()
+
+    def stop_one(self, name: str, grace: float = 20.0) -> list[str]:
+        """Stops one server (a test of what happens while it is down); returns its command for `restart`."""
+        process = self.processes[name]
+        process.terminate()
+        _reap(process, grace)
+        return [str(a) for a in process.args]  # type: ignore[union-attr]
+
+    def restart(self, name: str, args: list[str], timeout: float = 240.0) -> None:
+        self._spawn(name, args)
+        url = self.api_url("/status") if name == "rasa" else f"http://127.0.0.1:{self.action_port}/health"
+        self._wait(name, url, timeout)
 
     def __enter__(self) -> BotProcesses:
         return self.start()

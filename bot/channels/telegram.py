@@ -51,6 +51,7 @@ from bot.channels.telegram_updates import (
     secret_matches,
     split_text,
 )
+from bot.channels.unanswered import guard
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +73,10 @@ class TelegramOutput(OutputChannel):
         self._api = api
         self._payloads = payloads
         self._reply_to = reply_to_message_id
+        self.sent = 0  # for bot/channels/unanswered.py
 
     async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None) -> None:
+        self.sent += 1
         parts = split_text(text)
         keyboard = inline_keyboard(buttons or [], self._payloads)
         if not parts:
@@ -244,7 +247,7 @@ class TelegramInput(InputChannel):
         if incoming.seed_language:
             # Before the greeting of /start: "/greet" says nothing about the user's language.
             await set_language(app, incoming.sender_id, incoming.seed_language, output)
-        await on_new_message(message(incoming.text))
+        await guard(on_new_message, lambda _: incoming.seed_language)(message(incoming.text))
 
     async def close(self) -> None:
         """At server stop: let the updates being processed finish (a few seconds at most), then close the

@@ -35,6 +35,7 @@ from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from bot.channels.conversation_language import LANGUAGES, set_language
+from bot.channels.unanswered import guard
 from bot.channels.web_chat_rules import (
     BadMessage,
     PendingReplies,
@@ -73,8 +74,10 @@ class WebChatOutput(OutputChannel):
         self._sio = sio
         self._sid = sid
         self._session_id = session_id
+        self.sent = 0  # for bot/channels/unanswered.py
 
     async def _emit(self, payload: dict[str, Any]) -> None:
+        self.sent += 1
         await self._channel.deliver(self._sio, self._sid, self._session_id, payload)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
@@ -155,6 +158,7 @@ class WebChatInput(InputChannel):
         self._session_of[sid] = session_id
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        on_new_message = guard(on_new_message, lambda message: (message.metadata or {}).get("language"))
         # No CORS from engine.io itself ([]): Rasa's --cors answers the HTTP requests, and the origin is
         # checked in `connect` below, for both transports.
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])

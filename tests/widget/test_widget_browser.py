@@ -328,13 +328,9 @@ def test_a_site_that_is_not_allowed_cannot_connect(browser: Any, backoffice_app:
 def test_recovers_when_the_rasa_server_restarts(page: Any, bot_stack: BotProcesses) -> None:
     open_widget(page, "en")
     ask(page, "what is smart specialisation?", source="Source:")
-    rasa = bot_stack.processes["rasa"]
-    args = list(rasa.args)
-    rasa.terminate()
-    rasa.wait(30)
+    args = bot_stack.stop_one("rasa")
     page.wait_for_selector(".ris3w-status:not([hidden])")
     assert "Reconnecting" in page.inner_text(".ris3w-status")
-    bot_stack._spawn("rasa", args)
-    bot_stack._wait("rasa", bot_stack.api_url("/status"), 240)
+    bot_stack.restart("rasa", args)
     page.wait_for_selector(".ris3w-status", state="hidden", timeout=TIMEOUT)
     ask(page, "what is smart specialisation?", source="Source:")
