@@ -257,6 +257,19 @@ def test_the_browser_forgets_a_conversation_idle_for_longer_than_the_keep_time(p
     assert page.evaluate("localStorage.getItem('ris3-widget:session')") != session
 
 
+def test_works_with_storage_blocked(page: Any) -> None:
+    # Some privacy settings make even reading window.localStorage throw.
+    page.add_init_script(
+        """for (const name of ['localStorage', 'sessionStorage']) {
+             Object.defineProperty(window, name, { get() { throw new DOMException('blocked', 'SecurityError'); } });
+           }"""
+    )
+    page.goto("/?lang=en")
+    page.click(".ris3w-launcher")
+    page.wait_for_selector("#ris3w-panel:not([hidden])")
+    ask(page, "who is the project manager?", source="Source:")
+
+
 def test_the_language_switch_also_switches_the_bots_answers(page: Any) -> None:
     open_widget(page, "fi")
     ask(page, "RIS3?", source="Lähde:")  # a message that does not tell its language: the interface's decides

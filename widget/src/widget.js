@@ -13,6 +13,10 @@
   var attr = function (n, d) { var v = me.getAttribute("data-" + n); return v === null || v === "" ? d : v; };
   var server = attr("server", location.protocol + "//" + location.hostname + ":5005");
   var KEY = "ris3-widget:";
+  // With storage blocked (some privacy settings) even reading window.localStorage throws: the widget then
+  // works without keeping anything.
+  function storage(name) { try { return window[name]; } catch (e) { return null; } }
+  var localStorage = storage("localStorage"), sessionStorage = storage("sessionStorage");
   var store = {
     get: function (s, k, d) { try { var v = s.getItem(KEY + k); return v === null ? d : JSON.parse(v); } catch (e) { return d; } },
     set: function (s, k, v) { try { s.setItem(KEY + k, JSON.stringify(v)); } catch (e) { /* private mode */ } }
@@ -36,7 +40,7 @@
   var lastActive = store.get(localStorage, "active", 0);
   if (lastActive && Date.now() - lastActive > keepMs) {
     ["history", "session", "queue", "told", "active"].forEach(function (k) {
-      try { localStorage.removeItem(KEY + k); } catch (e) { /* private mode */ }
+      try { localStorage.removeItem(KEY + k); } catch (e) { /* no storage */ }
     });
   }
   var pageLang = (attr("lang", document.documentElement.lang || "fi")).slice(0, 2).toLowerCase();
