@@ -72,7 +72,7 @@ class BotProcesses:
     env: dict[str, str] = field(default_factory=dict)
     started_seconds: float = 0.0
     # Rasa's HTTP API (trackers, /status) answers only with this token: conversations hold what users typed.
-    api_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    api_token: str = field(default_factory=lambda: secrets.token_hex(24))
 
     @property
     def handoff_database_url(self) -> str:
@@ -140,7 +140,7 @@ class BotProcesses:
         )
         self._spawn(
             "rasa",
-            [str(RASA_VENV / "bin" / "rasa"), "run", "--enable-api", "--auth-token", self.api_token,
+            [str(RASA_VENV / "bin" / "rasa"), "run", "--enable-api", f"--auth-token={self.api_token}",
              "-p", str(self.rasa_port),
              "-m", str(MODEL), "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
         )

@@ -248,7 +248,7 @@ def main(url: str | None, cases_dir: Path, out: Path, concurrency: int = 4, prog
         try:
             bot = BotProcesses().start()
         except StartError as exc:
-            print(f"faq test: the bot did not start: {str(exc).splitlines()[0]}", file=sys.stderr)
+            print(f"faq test: the bot did not start: {exc}", file=sys.stderr)
             return 2
         url = bot.url
     bar = None
