@@ -30,7 +30,8 @@ STOPWORDS = frozenset(
     minulle sinä sä sun teidän teiän te me meidän hän he kerro kertoisitko kerrotko haluan haluaisin
     tarvitsen tietää tiedätkö osaatko anna näytä löytyykö kiinnostaa siis vai noh niin jotain mitään
     yksi kaksi kolme mua mulle sulle teille jos kun että mille minne minkä minä millä monta montako koska
-    kenelle keneltä keneen wat wut wot whats wats thx pls plz
+    kenelle keneltä keneen tämän tähän tästä nämä näiden näitä näistä tuon tuota siitä siihen niistä
+    wat wut wot wht whats wats thx pls plz
     """.split()
 )
 
@@ -60,7 +61,7 @@ def terms(text: str) -> list[str]:
 # strategy?". They carry no meaning for ranking here, so they are left out of what is embedded (the
 # lexical signal still sees them).
 _EMBEDDING_NOISE = re.compile(
-    r"\b(RIS\s?-?3|smart specialis[a-z]*|Kymenlaakso(['’´]?s)?|älykkä[a-zäö]* erikoistumi[a-zäö]*|"
+    r"\b(RIS\s?-?3|smart speciali[sz][a-z]*|Kymenlaakso(['’´]?s)?|älykkä[a-zäö]* erikoistumi[a-zäö]*|"
     r"Kymenlaakso[a-zäö]*)\b\s*",
     re.IGNORECASE,
 )
