@@ -193,3 +193,15 @@ def test_webhook_answers_at_once_and_reply_latency(stack: TelegramStack, record_
 
 def test_no_getme_when_the_username_is_configured(stack: TelegramStack) -> None:
     assert stack.api.calls_for("getMe") == []
+
+
+def test_with_the_action_server_down_the_chat_is_told_so(stack: TelegramStack) -> None:
+    # Last in this module: it stops and restarts the stack's action server.
+    args = stack.bot.stop_one("actions", grace=5)
+    try:
+        reply = ask(stack, new_private_chat(), "Who is the project manager?", "technical problem")
+        assert "Tolmunen" in reply.text and "Source:" in reply.text
+    finally:
+        stack.bot.restart("actions", args)
+    back = ask(stack, new_private_chat(), "Who is the project manager?", "Tolmunen")
+    assert "technical problem" not in back.text
