@@ -15,6 +15,7 @@ import signal
 import sys
 
 import aiohttp
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.handoff.config import HandoffSettings
 from bot.handoff.conversations import purge_conversations
@@ -81,6 +82,10 @@ def main(argv: list[str] | None = None, settings: HandoffSettings | None = None)
                 print(f"{ticket.reference}  {ticket.status:8}  {ticket.created_at:%Y-%m-%d %H:%M}  {jobs}")
     except StoreUnavailable as exc:
         print(f"handoff: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:  # the tracker store, in `purge`
+        # The type only: a driver's message may quote the URL, and the URL may hold a password.
+        print(f"conversation purge failed ({type(exc).__name__}): check RIS3_TRACKER_DATABASE_URL", file=sys.stderr)
         return 1
     finally:
         store.close()

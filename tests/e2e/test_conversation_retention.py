@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main as bot_main
+from bot.handoff.backoffice import main as handoff_main
+from bot.handoff.config import HandoffSettings
 from bot.handoff.conversations import purge_conversations
 from bot.handoff.store import HandoffStore, upgrade
 from bot.runtime import BotProcesses
@@ -106,3 +108,16 @@ async def test_the_back_offices_daily_purge_erases_conversations(
         stop.set()
         await task
         store.close()
+
+
+def test_the_back_office_purge_command_reports_an_unreachable_tracker_database(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    settings = HandoffSettings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=handoff_db(tmp_path),
+        tracker_database_url="postgresql+psycopg://nobody:secret@127.0.0.1:1/none",
+    )
+    assert handoff_main(["purge"], settings) == 1
+    err = capsys.readouterr().err
+    assert "conversation purge failed" in err and "secret" not in err
