@@ -108,10 +108,8 @@ def _web_hash_password(_: argparse.Namespace) -> int:
 
 
 def _handoff_purge(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
     from bot.handoff.config import HandoffSettings
-    from bot.handoff.conversations import purge_conversations
+    from bot.handoff.conversations import TrackerStoreUnavailable, purge_conversations
     from bot.handoff.store import HandoffStore, StoreUnavailable
 
     settings = HandoffSettings()
@@ -130,9 +128,8 @@ def _handoff_purge(args: argparse.Namespace) -> int:
     print(f"personal data of {erased} tickets erased (older than {days} days)")
     try:
         conversations = purge_conversations(settings.tracker_database_url, days)
-    except SQLAlchemyError as exc:
-        # The type only: a driver's message may quote the URL, and the URL may hold a password.
-        print(f"conversation purge failed ({type(exc).__name__}): check RIS3_TRACKER_DATABASE_URL", file=sys.stderr)
+    except TrackerStoreUnavailable as exc:
+        print(exc, file=sys.stderr)
         return 1
     print(f"{conversations} conversations erased (last message older than {days} days)")
     return 0

@@ -45,9 +45,8 @@ def _contact() -> dict[str, str]:
     except (KnowledgeError, KeyError, IndexError, OSError) as exc:
         logger.error("no contact for the apology: %s", exc)
         return {}
-    cited = f"{source.title} ({source.publisher}, {source.updated})"
     texts = {lang: text for lang, text in fact.text.items() if lang in SOURCE_LABEL}
-    return {lang: f"{text}\n\n{SOURCE_LABEL[lang]}: {cited}" for lang, text in texts.items()}
+    return {lang: f"{text}\n\n{SOURCE_LABEL[lang]}: {source.citation}" for lang, text in texts.items()}
 
 
 def apology(text: str, language: str | None = None) -> str:

@@ -15,10 +15,9 @@ import signal
 import sys
 
 import aiohttp
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.handoff.config import HandoffSettings
-from bot.handoff.conversations import purge_conversations
+from bot.handoff.conversations import TrackerStoreUnavailable, purge_conversations
 from bot.handoff.outbox import RetryPolicy, deliver_due, run_outbox
 from bot.handoff.senders import build_senders
 from bot.handoff.store import HandoffStore, StoreUnavailable, upgrade
@@ -83,9 +82,8 @@ def main(argv: list[str] | None = None, settings: HandoffSettings | None = None)
     except StoreUnavailable as exc:
         print(f"handoff: {exc}", file=sys.stderr)
         return 1
-    except SQLAlchemyError as exc:  # the tracker store, in `purge`
-        # The type only: a driver's message may quote the URL, and the URL may hold a password.
-        print(f"conversation purge failed ({type(exc).__name__}): check RIS3_TRACKER_DATABASE_URL", file=sys.stderr)
+    except TrackerStoreUnavailable as exc:  # in `purge`
+        print(exc, file=sys.stderr)
         return 1
     finally:
         store.close()

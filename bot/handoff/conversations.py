@@ -16,11 +16,16 @@ from pathlib import Path
 
 from sqlalchemy import Column, Float, MetaData, String, Table, create_engine, delete, func, inspect, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 logger = logging.getLogger(__name__)
 
 # Only the columns the purge reads; the table is Rasa's and is never created here.
 _events = Table("events", MetaData(), Column("sender_id", String), Column("timestamp", Float))
+
+
+class TrackerStoreUnavailable(RuntimeError):
+    """The tracker store could not be read or written; the message names the setting, never the URL."""
 
 
 def purge_conversations(database_url: str, older_than_days: int, now: float | None = None) -> int:
@@ -38,6 +43,11 @@ def purge_conversations(database_url: str, older_than_days: int, now: float | No
             senders = [row[0] for row in connection.execute(stale)]
             for start in range(0, len(senders), 500):  # bounded IN lists
                 connection.execute(delete(_events).where(_events.c.sender_id.in_(senders[start : start + 500])))
+    except SQLAlchemyError as exc:
+        # The type only: a driver's message may quote the URL, and the URL may hold a password.
+        raise TrackerStoreUnavailable(
+            f"conversation purge failed ({type(exc).__name__}): check RIS3_TRACKER_DATABASE_URL"
+        ) from None
     finally:
         engine.dispose()
     logger.info("conversation purge: %d conversations older than %d days erased", len(senders), older_than_days)

@@ -35,10 +35,6 @@ def fact_payload(fact_id: str) -> str:
     return "/answer_fact" + json.dumps({"fact_id": fact_id}, separators=(",", ":"))
 
 
-def source_label(source: Source) -> str:
-    return f"{source.title} ({source.publisher}, {source.updated})"
-
-
 def _localised(values: dict[str, str], lang: str) -> str:
     return values.get(lang) or values[DEFAULT_LANGUAGE]
 
@@ -58,7 +54,7 @@ def _fact_source(index: KnowledgeIndex, fact: Fact) -> Source:
 def fact_reply(index: KnowledgeIndex, fact_id: str, lang: str, not_named: list[str] | None = None) -> Reply:
     fact = index.facts[fact_id]
     source = _fact_source(index, fact)
-    variables = {"answer": _localised(fact.text, lang), "source": source_label(source)}
+    variables = {"answer": _localised(fact.text, lang), "source": source.citation}
     response = "utter_answer"
     if not_named:
         response = "utter_not_named"
@@ -102,7 +98,7 @@ def reply_for(decision: Decision, index: KnowledgeIndex, lang: str) -> Reply:
     source = index.knowledge.sources[passage.source]
     return Reply(
         response="utter_passage",
-        variables={"answer": passage.text, "source": source_label(source)},
+        variables={"answer": passage.text, "source": source.citation},
         buttons=menu_buttons(index, lang),
         source_id=source.id,
         answered=True,

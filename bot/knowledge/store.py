@@ -31,6 +31,11 @@ class Source:
     text: str
     not_content: tuple[str, ...] = ()
 
+    @property
+    def citation(self) -> str:
+        """How an answer cites this source: title (publisher, date)."""
+        return f"{self.title} ({self.publisher}, {self.updated})"
+
 
 @dataclass(frozen=True)
 class Quote:
