@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,8 +21,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import CursorResult, select, text, update
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy import CursorResult, false, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot.handoff.database import make_engine, safe_url
@@ -39,10 +40,18 @@ REFERENCE_ATTEMPTS = 10
 MIGRATION_LOCK_KEY = 0x52495333  # "RIS3"
 _UPGRADE_LOCK = threading.Lock()
 ERASED_BEFORE_DELIVERY = "personal data erased by the retention purge before delivery"
+# PostgreSQL's answers to a write it will not do: 25006 a read-only transaction (a standby, or
+# default_transaction_read_only), 42501 a role without the privilege.
+REFUSED_WRITE_SQLSTATES = frozenset({"25006", "42501"})
+SQLITE_READONLY = 8  # the primary result code; its extended codes keep it in their low byte
 
 
 class StoreUnavailable(RuntimeError):
     """The handoff database cannot be reached or is not migrated."""
+
+
+class StoreReadOnly(StoreUnavailable):
+    """The handoff database answers but refuses to write (a read-only file, role or server)."""
 
 
 class TicketNotFound(LookupError):
@@ -81,6 +90,17 @@ def upgrade(database_url: str) -> None:
         engine.dispose()
 
 
+def _write_refused(exc: DBAPIError) -> bool:
+    original = exc.orig
+    if getattr(original, "sqlstate", None) in REFUSED_WRITE_SQLSTATES:
+        return True
+    code = getattr(original, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF == SQLITE_READONLY
+    # Python 3.10's sqlite3 has no error codes: its message is all there is.
+    return isinstance(exc, OperationalError) and "readonly database" in str(original)
+
+
 def _check_kinds(channels: Sequence[str]) -> builtins.list[str]:
     unknown = [c for c in channels if c not in JOB_KINDS]
     if unknown:
@@ -110,10 +130,16 @@ class HandoffStore:
         try:
             with self._sessions() as session:
                 yield session
-        except (OperationalError, InterfaceError) as exc:
-            raise StoreUnavailable(
-                f"handoff database {safe_url(self.engine)} unavailable ({type(exc.orig).__name__})"
-            ) from exc
+        except DBAPIError as exc:
+            if _write_refused(exc):
+                raise StoreReadOnly(
+                    f"handoff database {safe_url(self.engine)} refuses to write ({type(exc.orig).__name__})"
+                ) from exc
+            if isinstance(exc, (OperationalError, InterfaceError)):
+                raise StoreUnavailable(
+                    f"handoff database {safe_url(self.engine)} unavailable ({type(exc.orig).__name__})"
+                ) from exc
+            raise
 
     def ping(self) -> None:
         """Raise StoreUnavailable unless the database answers and its schema is current."""
@@ -126,6 +152,24 @@ class HandoffStore:
                 f"handoff database {safe_url(self.engine)} is at migration {current}, not {head}: "
                 "run `python -m bot.handoff upgrade` (or bot.handoff.store.upgrade())"
             )
+
+    def check_writable(self) -> None:
+        """Raise StoreReadOnly when the database refuses writes (StoreUnavailable when it is down),
+        leaving nothing behind: every write is in one transaction, rolled back.
+
+        An UPDATE matching no row on each table the back office writes checks the privileges on them and
+        a read-only transaction or file; a row added to alembic_version (it has no sequence that would
+        remember the try) makes SQLite really write a page, which its journal needs a writable folder for."""
+        with self._session() as session:
+            try:
+                for table in (Ticket.__table__, NotificationJob.__table__):
+                    session.execute(update(table).where(false()).values(status=table.c.status))
+                session.execute(
+                    text("INSERT INTO alembic_version (version_num) VALUES (:probe)"),
+                    {"probe": f"write-probe-{secrets.token_hex(8)}"},
+                )
+            finally:
+                session.rollback()
 
     def create_ticket(self, draft: TicketDraft, channels: Sequence[str]) -> Ticket:
         """Store the ticket and one pending job per channel, all or nothing.
