@@ -15,11 +15,13 @@ from bot.web.config import WebSettings
 from bot.web.csrf import csrf_protection
 from bot.web.errors import store_errors
 from bot.web.health import health
-from bot.web.keys import ACCOUNT, HANDOFF_SETTINGS, REVOCATIONS, SETTINGS, STORE
+from bot.web.keys import ACCOUNT, HANDOFF_SETTINGS, PASSWORD_CHECKS, REVOCATIONS, SETTINGS, SIGN_IN_LIMITS, STORE
+from bot.web.password_checks import PasswordChecks
 from bot.web.passwords import ManagerAccount
 from bot.web.secret_key import load_secret_key
 from bot.web.security_headers import security_headers
 from bot.web.sessions import Revocations, setup_sessions
+from bot.web.sign_in_limits import SignInLimits
 from bot.web.widget_routes import setup_widget
 
 logger = logging.getLogger(__name__)
@@ -74,7 +76,14 @@ def create_app(settings: WebSettings | None = None, handoff_settings: HandoffSet
     app[STORE] = HandoffStore(handoff_settings.database_url)
     app[ACCOUNT] = _account(settings)
     app[REVOCATIONS] = Revocations()
+    app[SIGN_IN_LIMITS] = SignInLimits(settings)
+    app[PASSWORD_CHECKS] = PasswordChecks(settings.password_check_concurrency, settings.password_check_queue)
 
     _routes(app)
     app.cleanup_ctx.append(background_tasks)
+    app.on_cleanup.append(_close_password_checks)
     return app
+
+
+async def _close_password_checks(app: web.Application) -> None:
+    app[PASSWORD_CHECKS].close()

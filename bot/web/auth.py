@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import math
 import re
 
 from aiohttp import web
 from yarl import URL
 
+from bot.web.client_address import address_key, client_address
 from bot.web.errors import error_response, is_api
 from bot.web.handlers import Handler
-from bot.web.keys import ACCOUNT, REVOCATIONS, SETTINGS
+from bot.web.keys import ACCOUNT, PASSWORD_CHECKS, REVOCATIONS, SETTINGS, SIGN_IN_LIMITS
+from bot.web.password_checks import PasswordChecksBusy
 from bot.web.sessions import csrf_token, end_session, signed_in_user, start_session
+from bot.web.sign_in_limits import TooManyAttempts
 from bot.web.templates import render
 
 logger = logging.getLogger(__name__)
@@ -22,6 +27,8 @@ HOME_PATH = "/inbox"
 USER_KEY = web.RequestKey("user", str)
 # Where a sign-in may send the browser afterwards: only back to a page of the inbox, never elsewhere.
 _SAFE_NEXT = re.compile(r"^/inbox(?:[/?][^\\]*)?$")
+# A sign-in turned away because the password checks are all busy may come back this soon.
+BUSY_RETRY_SECONDS = 2
 
 
 def _protected(path: str) -> bool:
@@ -68,19 +75,45 @@ async def login_form(request: web.Request) -> web.StreamResponse:
     return await _login_page(request, request.query.get("next"), error=None, status=200)
 
 
+def _too_many(refused: TooManyAttempts) -> str:
+    minutes = refused.minutes
+    return f"Too many attempts; try again in {minutes} minute{'' if minutes == 1 else 's'}."
+
+
 async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     user, password = str(form.get("user", "")), str(form.get("password", ""))
-    account = request.app[ACCOUNT]
-    # argon2 takes tens of milliseconds of CPU on purpose: not on the event loop.
-    if await asyncio.to_thread(account.check, user, password):
+    account, settings = request.app[ACCOUNT], request.app[SETTINGS]
+    address = client_address(request, settings.trusted_proxies)
+    # Refused before the password is hashed: a locked-out guess costs no CPU.
+    try:
+        attempt = request.app[SIGN_IN_LIMITS].attempt(address_key(address), user)
+    except TooManyAttempts as refused:
+        logger.warning("back office: sign-in from %s refused, too many failed attempts", address)
+        page = await _login_page(request, form.get("next"), error=_too_many(refused), status=429, user=user)
+        page.headers["Retry-After"] = str(math.ceil(refused.retry_after))
+        return page
+    with attempt:
+        try:
+            # argon2 takes tens of milliseconds of CPU on purpose: not on the event loop.
+            signed_in = await request.app[PASSWORD_CHECKS].run(functools.partial(account.check, user, password))
+        except PasswordChecksBusy:
+            attempt.abandoned()
+            logger.warning("back office: sign-in from %s turned away, too many at once", address)
+            message = "Too many sign-ins at once; try again in a moment."
+            page = await _login_page(request, form.get("next"), error=message, status=503, user=user)
+            page.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
+            return page
+        if signed_in:
+            attempt.succeeded()
+    if signed_in:
         await start_session(request, account.user, account.tag)
-        logger.info("back office: %s signed in from %s", account.user, request.remote)
+        logger.info("back office: %s signed in from %s", account.user, address)
         raise web.HTTPSeeOther(_safe_next(form.get("next")))
     # The name is logged only when it is the manager's: a password typed into the wrong field stays out.
     who = account.user if account.configured and user == account.user else "an unknown user name"
-    logger.warning("back office: failed sign-in for %s from %s", who, request.remote)
-    await asyncio.sleep(request.app[SETTINGS].login_delay_seconds)
+    logger.warning("back office: failed sign-in for %s from %s", who, address)
+    await asyncio.sleep(settings.login_delay_seconds)
     # One message for a wrong name and a wrong password: the page does not tell which one exists.
     return await _login_page(request, form.get("next"), error="Wrong user name or password.", status=401, user=user)
 

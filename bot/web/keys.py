@@ -7,11 +7,15 @@ from aiohttp import web
 from bot.handoff.config import HandoffSettings
 from bot.handoff.store import HandoffStore
 from bot.web.config import WebSettings
+from bot.web.password_checks import PasswordChecks
 from bot.web.passwords import ManagerAccount
 from bot.web.sessions import Revocations
+from bot.web.sign_in_limits import SignInLimits
 
 SETTINGS = web.AppKey("settings", WebSettings)
 HANDOFF_SETTINGS = web.AppKey("handoff_settings", HandoffSettings)
 STORE = web.AppKey("store", HandoffStore)
 ACCOUNT = web.AppKey("account", ManagerAccount)
 REVOCATIONS = web.AppKey("revocations", Revocations)
+SIGN_IN_LIMITS = web.AppKey("sign_in_limits", SignInLimits)
+PASSWORD_CHECKS = web.AppKey("password_checks", PasswordChecks)

@@ -7,18 +7,26 @@ from collections.abc import MutableMapping
 from aiohttp import web
 
 from bot.web.handlers import Handler
+from bot.web.keys import SETTINGS
 
 HEADERS = {
     # Only our own scripts, styles and forms; no inline script, so an escaping slip could not run either.
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+NOSNIFF = ("X-Content-Type-Options", "nosniff")
+# A year: browsers that once reached the back office over https keep to https. Sent only when its public
+# URL is https, as an http-only deployment would otherwise lock its users out.
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
 PRIVATE_PREFIXES = ("/inbox", "/api")
 
 
 def _apply(request: web.Request, headers: MutableMapping[str, str]) -> None:
+    # Every answer, the widget's files too: a script or style is never run as another type.
+    headers.setdefault(*NOSNIFF)
+    if request.app[SETTINGS].served_over_https:
+        headers.setdefault(*HSTS)
     # Widget assets are embedded in the council's pages: the page headers are not theirs to carry.
     if request.path.startswith("/static/"):
         return

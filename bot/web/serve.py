@@ -8,9 +8,10 @@ import sys
 import warnings
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from bot.web.app import create_app
-from bot.web.config import WebSettings
+from bot.web.config import WebSettings, describe_errors
 from bot.web.passwords import hash_password
 from bot.web.secret_key import SecretKeyError
 
@@ -19,7 +20,11 @@ def run(host: str | None = None, port: int | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # aiohttp-session 2.12 keys requests with strings, which aiohttp flags on every request: noise, not news.
     warnings.filterwarnings("ignore", message="It is recommended to use web.RequestKey", category=UserWarning)
-    settings = WebSettings()
+    try:
+        settings = WebSettings()
+    except ValidationError as exc:
+        print(f"web: bad setting\n{describe_errors(exc)}", file=sys.stderr)
+        return 1
     host, port = host or settings.host, port or settings.port
     try:
         app = create_app(settings)

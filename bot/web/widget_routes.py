@@ -2,13 +2,13 @@
 
 The widget's files are built into static/widget/ by `scripts/build_widget.sh`. The demo site has two pages,
 `/` (about the strategy) and `/assistant` (about the assistant), so that going from one to the other shows
-the conversation continuing. They embed the widget and point it at the Rasa server:
-`RIS3_WEB_WIDGET_SERVER` (default: this host, port 5005)."""
+the conversation continuing. They embed the widget and point it at the Rasa server configured as
+`RIS3_WEB_WIDGET_SERVER` (default http://localhost:5005); nothing on the page comes from the request's
+Host header, which the client chooses."""
 
 from __future__ import annotations
 
 import html
-import os
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -63,11 +63,7 @@ project manager. The conversation goes on as you move from page to page.</p>""",
 
 
 def widget_server(request: web.Request) -> str:
-    configured = os.environ.get("RIS3_WEB_WIDGET_SERVER", "").strip().rstrip("/")
-    if configured:
-        return configured
-    host = request.url.host or "127.0.0.1"
-    return f"{request.scheme}://{host}:5005"
+    return request.app[SETTINGS].widget_server
 
 
 def _csp(server: str) -> str:
