@@ -73,6 +73,8 @@ class BotProcesses:
     started_seconds: float = 0.0
     # Rasa's HTTP API (trackers, /status) answers only with this token: conversations hold what users typed.
     api_token: str = field(default_factory=lambda: secrets.token_hex(24))
+    # What Rasa sends to the action server, which refuses requests without it (bot/action_server.py).
+    action_token: str = field(default_factory=lambda: secrets.token_hex(24))
 
     @property
     def handoff_database_url(self) -> str:
@@ -94,7 +96,9 @@ class BotProcesses:
             self.processes[name] = subprocess.Popen(
                 args,
                 cwd=PROJECT_ROOT,
-                env={**child_environment(), **self.env},
+                env={**child_environment(), "RIS3_ACTION_TOKEN": self.action_token, **self.env},
+                # Tracker and handoff databases hold personal data: files for this user only.
+                umask=0o077,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 # A group of its own: Sanic's worker manager, when a shutdown drags on, kills its whole
@@ -131,11 +135,12 @@ class BotProcesses:
         endpoints = self.workdir / "endpoints.yml"
         endpoints.write_text(
             f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
+            '  headers:\n    Authorization: Bearer ${RIS3_ACTION_TOKEN}\n'
             f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.workdir / "tracker.db"}"\n'
         )
         self._spawn(
             "actions",
-            [str(ACTIONS_VENV / "bin" / "python"), "-m", "rasa_sdk", "--actions", "actions",
+            [str(ACTIONS_VENV / "bin" / "python"), "-m", "bot.action_server", "--actions", "actions",
              "-p", str(self.action_port)],
         )
         self._spawn(

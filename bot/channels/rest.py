@@ -1,22 +1,128 @@
-"""The REST channel (credentials.yml: `bot.channels.rest.RestInput`): Rasa's own, at the same address
-(POST /webhooks/rest/webhook), except that a message the bot could not answer at all gets an apology with
-the project manager's contact instead of an empty list (bot/channels/unanswered.py).
+"""The REST channel (credentials.yml: `bot.channels.rest.RestInput`): POST /webhooks/rest/webhook with
+{"sender": "…", "message": "…"} answers with a JSON list of the bot's messages, as Rasa's own channel does,
+but checked before anything reaches Rasa:
 
-Runs in the Rasa runtime (Python 3.10, rasa 3.6).
+- with RIS3_REST_TOKEN set, only requests with `Authorization: Bearer <token>` (401 otherwise); unset (the
+  embedded default, on loopback), open as before;
+- the body is a JSON object (400 otherwise) of at most RIS3_MAX_REQUEST_BYTES (413, from Sanic, unread);
+  `sender` is a non-empty string of at most 128 characters (400: no shared "default" conversation),
+  `message` a string (400) of at most RIS3_MAX_MESSAGE_CHARS (413 with a reply saying so);
+- rate limits per conversation and client address (429 with Retry-After and a reply saying to slow down);
+- the conversation is "rest:<sender>", so a REST client never reaches a website or Telegram conversation;
+  the channel is always "rest" (Rasa's let the client name any), and of `metadata` only the language is kept;
+- a message the bot could not answer at all gets an apology with the project manager's contact instead of an
+  empty list (bot/channels/unanswered.py).
+
+Rasa's `?stream=true` variant is not offered. Runs in the Rasa runtime (Python 3.10, rasa 3.6, sanic 21.12).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import hmac
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from rasa.core.channels.channel import UserMessage
-from rasa.core.channels.rest import RestInput as RasaRestInput
-from sanic import Blueprint
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
+from bot.channels.conversation_ids import MAX_SENDER_CHARS, REST, conversation_id, valid_sender
+from bot.channels.limits import SLOW_DOWN, TOO_LONG, ChannelGuard, client_address, say
+from bot.channels.request_size import LimitedBlueprint
 from bot.channels.unanswered import guard
+from bot.language import detect
+
+logger = logging.getLogger(__name__)
+
+TOKEN_ENV = "RIS3_REST_TOKEN"
+LANGUAGES = frozenset({"en", "fi"})
 
 
-class RestInput(RasaRestInput):
+class BadRequest(ValueError):
+    """The request cannot be processed; the message goes back to the client."""
+
+
+def read_request(body: bytes) -> tuple[str, str, dict[str, Any]]:
+    """(sender, message, metadata) from a REST body, or BadRequest saying what is wrong."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        raise BadRequest("the body must be JSON: {\"sender\": \"…\", \"message\": \"…\"}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object: {\"sender\": \"…\", \"message\": \"…\"}")
+    sender, text = data.get("sender"), data.get("message")
+    if not valid_sender(sender):
+        raise BadRequest(
+            f"'sender' must be a non-empty string of at most {MAX_SENDER_CHARS} printable characters"
+            " without leading or trailing spaces: it names the conversation"
+        )
+    if not isinstance(text, str):
+        raise BadRequest("'message' must be a string")
+    metadata = data.get("metadata")
+    language = metadata.get("language") if isinstance(metadata, dict) else None
+    return sender, text, ({"language": language} if language in LANGUAGES else {})
+
+
+def _bearer_ok(expected: str, header: str | None) -> bool:
+    scheme, _, given = (header or "").partition(" ")
+    return scheme.lower() == "bearer" and bool(given) and hmac.compare_digest(given.strip().encode(), expected.encode())
+
+
+def _reply(sender: str, text: str, status: int, headers: Mapping[str, str] | None = None) -> HTTPResponse:
+    return response.json([{"recipient_id": sender, "text": text}], status=status, headers=dict(headers or {}))
+
+
+def _error(message: str, status: int, headers: Mapping[str, str] | None = None) -> HTTPResponse:
+    return response.json({"error": message}, status=status, headers=dict(headers or {}))
+
+
+class RestInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return REST
+
+    @classmethod
+    def from_credentials(cls, credentials: Mapping[str, Any] | None) -> RestInput:
+        return cls()
+
+    def __init__(self, token: str | None = None, limits: ChannelGuard | None = None) -> None:
+        self.token = (os.environ.get(TOKEN_ENV) or "").strip() if token is None else token
+        self.guard = limits or ChannelGuard()
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        return super().blueprint(guard(on_new_message))
+        handle = guard(on_new_message, lambda message: (message.metadata or {}).get("language"))
+        webhook = LimitedBlueprint(self.guard.limits, "ris3_rest_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if self.token and not _bearer_ok(self.token, request.headers.get("authorization")):
+                return _error("send Authorization: Bearer <token>", 401, {"WWW-Authenticate": "Bearer"})
+            try:
+                sender, text, metadata = read_request(request.body or b"")
+            except BadRequest as error:
+                return _error(str(error), 400)
+            language = metadata.get("language") or detect(text[:500])
+            if self.guard.too_long(text):
+                limit = self.guard.limits.max_message_chars
+                return _reply(sender, say(TOO_LONG, language, limit=limit), 413)
+            conversation = conversation_id(REST, sender)
+            address = client_address(request.ip, request.headers.get("x-forwarded-for"),
+                                     self.guard.limits.trusted_proxies)
+            wait = self.guard.wait_seconds(conversation, address)
+            if wait:
+                logger.info("REST: a message of %s refused for %d s (rate limit)", conversation, wait)
+                return _reply(sender, say(SLOW_DOWN, language, seconds=wait), 429, {"Retry-After": str(wait)})
+            collector = CollectingOutputChannel()
+            await handle(UserMessage(text, collector, conversation, input_channel=REST, metadata=metadata))
+            # The client named its conversation `sender`; the prefix is ours.
+            return response.json([{**m, "recipient_id": sender} for m in collector.messages])
+
+        return webhook
