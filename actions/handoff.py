@@ -40,6 +40,8 @@ YES_NO = {
     "fi": [{"title": "Kyllä", "payload": "/affirm"}, {"title": "Ei", "payload": "/deny"}],
 }
 KEEP_QUESTION = {"en": "Send it like this", "fi": "Lähetä näin"}
+# After the store failed at confirmation: "yes" to trying again with the answers kept.
+TRY_AGAIN = {"en": "Try again", "fi": "Yritä uudelleen"}
 
 _store: HandoffStore | None = None
 # Deliveries started right after a ticket; kept referenced so that they are not garbage-collected.
@@ -84,6 +86,13 @@ def _reset_form() -> list[dict[str, Any]]:
     return [SlotSet(slot, None) for slot in (*FORM_SLOTS, "handoff_question_draft")]
 
 
+def _has_kept_answers(tracker: Tracker) -> bool:
+    """Whether every answer up to the confirmation is there: left by a confirmation the store could not
+    take (or at the confirmation step itself), so a new handoff needs only the confirmation again."""
+    answers = (tracker.get_slot(slot) for slot in ("handoff_name", "handoff_contact", "handoff_question"))
+    return all(answers) and tracker.get_slot("handoff_consent") is True
+
+
 def _last_question(tracker: Tracker) -> str | None:
     """The user's latest question before the handoff began (answers given to the form don't count)."""
     events = list(tracker.events)
@@ -102,14 +111,19 @@ def _last_question(tracker: Tracker) -> str | None:
 
 
 class ActionHuman(Action):
-    """Opens the handoff: says what will happen; the form follows."""
+    """Opens the handoff: says what will happen; the form follows. With answers kept from a confirmation
+    the store could not take, the form finds them all and asks only for the confirmation, with the summary."""
 
     def name(self) -> str:
         return "action_human"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        opened = [SlotSet("handoff_offered", False), SlotSet("failed_answers", 0.0)]
+        if _has_kept_answers(tracker):
+            dispatcher.utter_message(response="utter_handoff_resume")
+            return [*opened, SlotSet("handoff_confirm", None)]
         dispatcher.utter_message(response="utter_handoff_intro", contact=_contact(tracker))
-        return [SlotSet("handoff_offered", False), SlotSet("failed_answers", 0.0), *_reset_form()]
+        return [*opened, *_reset_form()]
 
 
 class ActionOfferHandoff(Action):
@@ -126,8 +140,12 @@ class ActionDeclineHandoff(Action):
         return "action_decline_handoff"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        declined = [SlotSet("handoff_offered", False), SlotSet("failed_answers", 0.0)]
+        if _has_kept_answers(tracker):  # "no" to trying again: the answers are not kept any longer
+            dispatcher.utter_message(response="utter_handoff_cancelled")
+            return [*declined, *_reset_form()]
         dispatcher.utter_message(response="utter_handoff_declined")
-        return [SlotSet("handoff_offered", False), SlotSet("failed_answers", 0.0)]
+        return declined
 
 
 class ActionCancelHandoff(Action):
@@ -136,8 +154,12 @@ class ActionCancelHandoff(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
         if not (tracker.active_loop or {}).get("name"):
-            dispatcher.utter_message(response="utter_anything_else")
-            return []
+            # Outside the form only answers kept after a failed confirmation are left to cancel.
+            if not _has_kept_answers(tracker):
+                dispatcher.utter_message(response="utter_anything_else")
+                return []
+            dispatcher.utter_message(response="utter_handoff_cancelled")
+            return [SlotSet("handoff_offered", False), *_reset_form()]
         dispatcher.utter_message(response="utter_handoff_cancelled")
         return [ActiveLoop(None), SlotSet("requested_slot", None), *_reset_form()]
 
@@ -236,7 +258,10 @@ class ValidateHandoffForm(FormValidationAction):
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         text = str(value)
         draft = tracker.get_slot("handoff_question_draft")
-        if draft and (intent == "affirm" or text.startswith("/affirm")):
+        # A "yes" means "keep the draft" only as the answer to the question step; a form resumed by a "yes"
+        # re-checks the question the user gave, which may be their own rather than the draft.
+        answering = tracker.get_slot("requested_slot") == "handoff_question"
+        if draft and answering and (intent == "affirm" or text.startswith("/affirm")):
             text = draft
         try:
             return {"handoff_question": validate_question(text)}
@@ -274,11 +299,17 @@ class ActionSubmitHandoff(Action):
         )
         try:
             ticket = await asyncio.to_thread(_get_store().create_ticket, draft, settings.enabled_channels())
-        except StoreUnavailable:
-            logger.error("handoff store unavailable; the user was told to try again")
-            dispatcher.utter_message(response="utter_handoff_store_down", contact=contact)
-            # The answers stay in the slots: asking for a person again re-opens the form with them.
-            return []
+        except (StoreUnavailable, SQLAlchemyError) as exc:
+            # Only the error's type: a database error's text can quote the row, with the contact details.
+            logger.error("handoff store could not take a ticket (%s); the answers are kept", type(exc).__name__)
+            dispatcher.utter_message(
+                response="utter_handoff_store_down",
+                contact=contact,
+                buttons=[{"title": TRY_AGAIN[language_of(tracker)], "payload": "/affirm"}],
+            )
+            # The answers stay in the slots. "Try again" (a yes to this offer) or asking for a person again
+            # re-opens the form, which finds them and asks only for the confirmation.
+            return [SlotSet("handoff_confirm", None), SlotSet("handoff_offered", True)]
         except (InvalidInput, ValueError):
             logger.exception("handoff draft rejected")
             dispatcher.utter_message(response="utter_handoff_cancelled")

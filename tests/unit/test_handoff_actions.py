@@ -1,9 +1,10 @@
 """The handoff's actions with a tracker built in the test: what is said and stored when consent is
-refused or the database is down."""
+refused or the database is down, and how a handoff resumes with the answers kept after that."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import InternalError
 
 from bot.handoff.store import StoreUnavailable
 
@@ -29,14 +31,18 @@ def domain() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 
 
-def tracker(**slots: Any) -> Tracker:
+def tracker(*, said: str = "/affirm", intent: str = "affirm", **slots: Any) -> Tracker:
     return Tracker(
         sender_id="unit",
         slots={"language": "en", **slots},
-        latest_message={"text": "/affirm", "intent": {"name": "affirm", "confidence": 1.0}, "entities": []},
+        latest_message={"text": said, "intent": {"name": intent, "confidence": 1.0}, "entities": []},
         events=[
-            {"event": "user", "text": "how big is the budget?", "timestamp": 1.0,
-             "parse_data": {"intent": {"name": "ask_ris3"}}},
+            {
+                "event": "user",
+                "text": "how big is the budget?",
+                "timestamp": 1.0,
+                "parse_data": {"intent": {"name": "ask_ris3"}},
+            },
             {"event": "action", "name": "action_human", "timestamp": 2.0},
             {"event": "user", "text": "Test Person", "timestamp": 3.0, "parse_data": {"intent": {"name": "greet"}}},
         ],
@@ -72,7 +78,115 @@ def test_a_database_that_is_down_loses_nothing_the_user_gave(
     messages, events = submit(handoff, domain, tracker(**FILLED))
     assert [m["response"] for m in messages] == ["utter_handoff_store_down"]
     assert "+358 44 747 8512" in messages[0]["contact"]
-    # The form's answers are kept, so asking again does not make the user type them again.
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm"]
+    # The form's answers are kept, so asking again does not make the user type them again; only the
+    # confirmation is asked again, and a "yes" (try again) takes up the offer.
+    assert slot_values(events) == {"handoff_confirm": None, "handoff_offered": True}
+
+
+class ReadOnlyStore:
+    """A store whose database refuses writes, e.g. a PostgreSQL standby after a failover."""
+
+    def create_ticket(self, draft: Any, channels: Any) -> Any:
+        raise InternalError(
+            "INSERT INTO tickets (name, contact) VALUES (%(name)s, %(contact)s)",
+            {"name": draft.name, "contact": draft.contact},
+            Exception("cannot execute INSERT in a read-only transaction"),
+        )
+
+
+def test_any_database_error_at_confirmation_keeps_the_answers_and_logs_no_contact(
+    handoff: Any, domain: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(handoff, "_get_store", ReadOnlyStore)
+    with caplog.at_level(logging.DEBUG):
+        messages, events = submit(handoff, domain, tracker(**FILLED, language="fi"))
+    assert [m["response"] for m in messages] == ["utter_handoff_store_down"]
+    assert [b["title"] for b in messages[0]["buttons"]] == ["Yritä uudelleen"]
+    assert slot_values(events) == {"handoff_confirm": None, "handoff_offered": True}
+    assert "InternalError" in caplog.text
+    assert FILLED["handoff_contact"] not in caplog.text and FILLED["handoff_name"] not in caplog.text
+
+
+def slot_values(events: list[dict]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+KEPT = {**FILLED, "handoff_confirm": None, "handoff_offered": True}
+
+
+@pytest.mark.parametrize(("said", "intent"), [("I want to talk to a person", "ask_human"), ("try again", "affirm")])
+def test_a_new_handoff_after_a_failed_confirmation_keeps_the_answers(
+    handoff: Any, domain: dict[str, Any], said: str, intent: str
+) -> None:
+    dispatcher = CollectingDispatcher()
+    events = handoff.ActionHuman().run(dispatcher, tracker(said=said, intent=intent, **KEPT), domain)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_resume"]
+    slots = slot_values(events)
+    # Nothing the user gave is cleared; the form finds it all and asks only for the confirmation.
+    assert not {"handoff_name", "handoff_contact", "handoff_question", "handoff_consent"} & slots.keys()
+    assert slots["handoff_confirm"] is None and slots["handoff_offered"] is False
+
+
+def test_the_resumed_form_asks_for_the_confirmation_with_the_kept_answers(handoff: Any, domain: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    handoff.ActionAskHandoffConfirm().run(dispatcher, tracker(**KEPT), domain)
+    (message,) = dispatcher.messages
+    assert message["response"] == "utter_handoff_summary"
+    assert (message["name"], message["contact"], message["question"]) == (
+        FILLED["handoff_name"],
+        FILLED["handoff_contact"],
+        FILLED["handoff_question"],
+    )
+
+
+def test_the_resume_is_said_in_both_languages(domain: dict[str, Any]) -> None:
+    variations = domain["responses"]["utter_handoff_resume"]
+    assert [v.get("condition", [{}])[0].get("value") for v in variations] == ["fi", None]
+    store_down = domain["responses"]["utter_handoff_store_down"]
+    assert "yritä uudelleen" in store_down[0]["text"] and "try again" in store_down[1]["text"]
+
+
+def test_a_question_of_the_users_own_survives_a_form_resumed_by_a_yes(handoff: Any, domain: dict[str, Any]) -> None:
+    """Re-opening validates the kept answers with the latest message, here the "yes" to trying again:
+    that yes must not swap the user's own question for the draft offered at the question step."""
+    own = "Can our company join a project?"
+    kept = {**KEPT, "handoff_question": own, "handoff_question_draft": "how big is the budget?"}
+    form = handoff.ValidateHandoffForm()
+    result = form.validate_handoff_question(own, CollectingDispatcher(), tracker(**kept), domain)
+    assert result == {"handoff_question": own}
+    # At the question step itself a yes still keeps the draft.
+    asked = tracker(**{**kept, "handoff_question": None, "requested_slot": "handoff_question"})
+    assert form.validate_handoff_question("/affirm", CollectingDispatcher(), asked, domain) == {
+        "handoff_question": "how big is the budget?"
+    }
+
+
+def test_a_first_handoff_starts_from_the_beginning(handoff: Any, domain: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    half_done = {"handoff_name": "Test Person", "handoff_contact": "test@example.fi"}
+    events = handoff.ActionHuman().run(dispatcher, tracker(intent="ask_human", **half_done), domain)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_intro"]
+    slots = slot_values(events)
+    assert slots["handoff_name"] is None and slots["handoff_contact"] is None
+
+
+@pytest.mark.parametrize(("action", "intent"), [("ActionDeclineHandoff", "deny"), ("ActionCancelHandoff", "cancel")])
+def test_no_or_cancel_after_a_failed_confirmation_drops_the_kept_answers(
+    handoff: Any, domain: dict[str, Any], action: str, intent: str
+) -> None:
+    dispatcher = CollectingDispatcher()
+    events = getattr(handoff, action)().run(dispatcher, tracker(intent=intent, **KEPT), domain)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_cancelled"]
+    slots = slot_values(events)
+    assert all(slots[slot] is None for slot in handoff.FORM_SLOTS)
+    assert slots["handoff_offered"] is False
+
+
+def test_cancel_with_nothing_kept_asks_what_else(handoff: Any, domain: dict[str, Any]) -> None:
+    dispatcher = CollectingDispatcher()
+    events = handoff.ActionCancelHandoff().run(dispatcher, tracker(intent="cancel"), domain)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_anything_else"]
     assert events == []
 
 
