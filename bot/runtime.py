@@ -75,6 +75,8 @@ class BotProcesses:
     api_token: str = field(default_factory=lambda: secrets.token_hex(24))
     # What Rasa sends to the action server, which refuses requests without it (bot/action_server.py).
     action_token: str = field(default_factory=lambda: secrets.token_hex(24))
+    # Signs the website chat's session ids (bot/channels/conversation_ids.py); kept across a restart.
+    chat_secret: str = field(default_factory=lambda: secrets.token_hex(24))
 
     @property
     def handoff_database_url(self) -> str:
@@ -96,7 +98,12 @@ class BotProcesses:
             self.processes[name] = subprocess.Popen(
                 args,
                 cwd=PROJECT_ROOT,
-                env={**child_environment(), "RIS3_ACTION_TOKEN": self.action_token, **self.env},
+                env={
+                    **child_environment(),
+                    "RIS3_ACTION_TOKEN": self.action_token,
+                    "RIS3_CHAT_SECRET": self.chat_secret,
+                    **self.env,
+                },
                 # Tracker and handoff databases hold personal data: files for this user only.
                 umask=0o077,
                 stdout=log,

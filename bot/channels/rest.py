@@ -64,7 +64,7 @@ def read_request(body: bytes) -> tuple[str, str, dict[str, Any]]:
         raise BadRequest("'message' must be a string")
     metadata = data.get("metadata")
     language = metadata.get("language") if isinstance(metadata, dict) else None
-    return sender, text, ({"language": language} if language in LANGUAGES else {})
+    return sender, text, ({"language": language} if isinstance(language, str) and language in LANGUAGES else {})
 
 
 def _bearer_ok(expected: str, header: str | None) -> bool:

@@ -7,8 +7,11 @@ getMe on every message and cannot be pointed at another API address. This one:
   403, nothing processed), answers 200 at once and processes the update in a background task; an
   update_id seen lately is not processed again (Telegram resends an update it thinks was not received);
 - answers every message in a private chat, and in a group only what is addressed to the bot (see
-  telegram_updates.read_update); the Rasa conversation (sender_id) is the chat id, so a group shares
-  one conversation;
+  telegram_updates.read_update); the Rasa conversation (sender_id) is "telegram:<chat id>", so a group
+  shares one conversation and no REST or website client reaches it;
+- refuses, with a reply saying why, a message longer than RIS3_MAX_MESSAGE_CHARS and messages faster than
+  the rate limits per conversation and per Telegram user (bot/channels/limits.py; the slow-down reply at
+  most once a minute per chat), and lowers the server's request size limit (bot/channels/request_size.py);
 - sends replies through the Bot API at a configurable base URL with one aiohttp session, created at
   the first call and closed when the server stops; makes no network call at start-up (the webhook is
   registered by `bot telegram set-webhook`);
@@ -36,6 +39,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.conversation_language import set_language
+from bot.channels.limits import SLOW_DOWN, TOO_LONG, ChannelGuard, say
+from bot.channels.request_size import LimitedBlueprint
 from bot.channels.telegram_api import SECRET_HEADER, BotApi, TelegramConfig
 from bot.channels.telegram_updates import (
     RESTART,
@@ -45,6 +50,7 @@ from bot.channels.telegram_updates import (
     RecentUpdates,
     callback_query_id,
     chat_id_of,
+    chat_of_conversation,
     in_group,
     inline_keyboard,
     read_update,
@@ -57,6 +63,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "telegram"
 GET_ME_RETRY_SECONDS = 300.0
+SLOW_DOWN_NOTICE_SECONDS = 60.0  # a flood gets one "slow down" per chat in this time, not one per message
 STOP_GRACE_SECONDS = 5.0
 
 
@@ -83,7 +90,7 @@ class TelegramOutput(OutputChannel):
             if keyboard:
                 logger.warning("Telegram: buttons without text for chat %s not sent", recipient_id)
             return
-        chat_id: int | str = int(recipient_id) if recipient_id.lstrip("-").isdigit() else recipient_id
+        chat_id = chat_of_conversation(recipient_id)
         for number, part in enumerate(parts, start=1):
             body: dict[str, Any] = {"chat_id": chat_id, "text": part}
             if self._reply_to is not None:
@@ -134,6 +141,8 @@ class TelegramInput(InputChannel):
         self._get_me_after = 0.0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._chats: dict[int, list[Any]] = {}  # chat id -> [lock, holders and waiters]
+        self.guard = ChannelGuard()
+        self._told_to_slow_down: dict[str, float] = {}  # conversation -> when it was last told
         if self.problems:
             logger.info("Telegram channel not configured (%s): its webhook answers 503", "; ".join(self.problems))
         else:
@@ -148,7 +157,7 @@ class TelegramInput(InputChannel):
         return TelegramOutput(self.api, self.payloads) if self.ready else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = Blueprint("ris3_telegram_webhook")
+        webhook = LimitedBlueprint(self.guard.limits, "ris3_telegram_webhook")
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -242,12 +251,32 @@ class TelegramInput(InputChannel):
                 text, output, incoming.sender_id, input_channel=CHANNEL_NAME, metadata=incoming.metadata()
             )
 
+        language = incoming.seed_language or incoming.language
+        if self.guard.too_long(incoming.text):
+            limit = self.guard.limits.max_message_chars
+            await output.send_text_message(incoming.sender_id, say(TOO_LONG, language, limit=limit))
+            return
+        user = f"telegram-user:{incoming.user_id}" if incoming.user_id is not None else None
+        wait = self.guard.wait_seconds(incoming.sender_id, user)
+        if wait:
+            await self._slow_down(incoming.sender_id, output, say(SLOW_DOWN, language, seconds=wait))
+            return
         if incoming.restart:
             await on_new_message(message(RESTART))
         if incoming.seed_language:
             # Before the greeting of /start: "/greet" says nothing about the user's language.
             await set_language(app, incoming.sender_id, incoming.seed_language, output)
         await guard(on_new_message, lambda _: incoming.seed_language)(message(incoming.text))
+
+    async def _slow_down(self, conversation: str, output: OutputChannel, text: str) -> None:
+        now = time.monotonic()
+        logger.info("Telegram: a message of %s refused (rate limit)", conversation)
+        if now - self._told_to_slow_down.get(conversation, -SLOW_DOWN_NOTICE_SECONDS) < SLOW_DOWN_NOTICE_SECONDS:
+            return
+        if len(self._told_to_slow_down) > 10_000:  # a flood of chats must not grow this without end
+            self._told_to_slow_down.clear()
+        self._told_to_slow_down[conversation] = now
+        await output.send_text_message(conversation, text)
 
     async def close(self) -> None:
         """At server stop: let the updates being processed finish (a few seconds at most), then close the

@@ -18,6 +18,13 @@ MAX_CALLBACK_DATA = 64  # bytes
 GROUP_CHATS = frozenset({"group", "supergroup"})
 PRIVATE_CHAT = "private"
 LANGUAGES = frozenset({"en", "fi"})
+CONVERSATION_PREFIX = "telegram:"  # bot/channels/conversation_ids.py
+
+
+def chat_of_conversation(sender_id: str) -> int | str:
+    """The chat to send to for a conversation id ("telegram:42" -> 42); an id without the prefix as it is."""
+    chat = sender_id[len(CONVERSATION_PREFIX):] if sender_id.startswith(CONVERSATION_PREFIX) else sender_id
+    return int(chat) if chat.lstrip("-").isdigit() else chat
 
 # Telegram commands and the Rasa message each one becomes.
 GREET, HELP, RESTART = "/greet", "/help", "/restart"
@@ -39,8 +46,9 @@ class BotIdentity:
 
 @dataclass(frozen=True)
 class Incoming:
-    """An update the bot answers. sender_id, the Rasa conversation, is the chat id: in a group the whole
-    group shares one conversation (and its language)."""
+    """An update the bot answers. sender_id, the Rasa conversation, is "telegram:<chat id>" (the prefix keeps
+    REST and website clients out of it): in a group the whole group shares one conversation (and its
+    language)."""
 
     update_id: int
     chat_id: int
@@ -50,10 +58,11 @@ class Incoming:
     message_id: int | None = None  # the user's message (a reply in a group quotes it)
     command: str | None = None  # start, help or restart
     callback: bool = False  # a button press
+    user_id: int | None = None  # who wrote or pressed (for the per-user rate limit)
 
     @property
     def sender_id(self) -> str:
-        return str(self.chat_id)
+        return f"{CONVERSATION_PREFIX}{self.chat_id}"
 
     @property
     def in_group(self) -> bool:
@@ -173,7 +182,8 @@ def read_update(
 
     def incoming(rasa_text: str, command: str | None = None) -> Incoming:
         return Incoming(
-            update_id, chat_id, str(chat_type), rasa_text, language_code, _int(message.get("message_id")), command
+            update_id, chat_id, str(chat_type), rasa_text, language_code, _int(message.get("message_id")), command,
+            user_id=_int(author.get("id")),
         )
 
     in_group = chat_type in GROUP_CHATS
@@ -215,7 +225,8 @@ def _read_callback(
     author = query.get("from") if isinstance(query.get("from"), dict) else {}
     language_code = author.get("language_code") if isinstance(author.get("language_code"), str) else None
     return Incoming(
-        update_id, chat_id, str(chat.get("type") or PRIVATE_CHAT), text, language_code, None, None, callback=True
+        update_id, chat_id, str(chat.get("type") or PRIVATE_CHAT), text, language_code, None, None, callback=True,
+        user_id=_int(author.get("id")),
     )
 
 

@@ -13,7 +13,13 @@ same protocol (`session_request` -> `session_confirm`, `user_uttered` -> `bot_ut
   delivers them at the session's next `session_request`;
 - refuses connections from origins not allowed (credentials `allowed_origins` or
   RIS3_WIDGET_ALLOWED_ORIGINS; default any);
-- answers a malformed `user_uttered` with a `chat_error` event instead of an exception in the server log;
+- issues signed session ids (bot/channels/conversation_ids.py): a client cannot choose its conversation, and
+  the Rasa conversation of a session is "web:<random part>", out of reach of REST and Telegram;
+- checks each message before Rasa sees it: its length, the conversation's and the address's rate
+  (bot/channels/limits.py; the user reads why a message was not answered), and keeps only the language of the
+  metadata; engine.io takes packets up to RIS3_MAX_REQUEST_BYTES;
+- answers a malformed `user_uttered` (or a packet that cannot be decoded) with a `chat_error` event instead of
+  an exception in the server log or silence;
 - sets the conversation's language when a message's metadata carries `language` (the widget sends its
   interface language with the first message of a session and after the user switches it).
 
@@ -34,7 +40,10 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
+from bot.channels.conversation_ids import SessionSigner, load_secret
 from bot.channels.conversation_language import LANGUAGES, set_language
+from bot.channels.limits import SLOW_DOWN, TOO_LONG, ChannelGuard, client_address, say
+from bot.channels.request_size import limit_request_size
 from bot.channels.unanswered import guard
 from bot.channels.web_chat_rules import (
     BadMessage,
@@ -42,8 +51,8 @@ from bot.channels.web_chat_rules import (
     origin_allowed,
     read_message,
     resolve_origins,
-    session_id_or_new,
 )
+from bot.language import detect
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +70,23 @@ class ChatBlueprint(SocketBlueprint):
 
     def register(self, app: Any, options: dict[str, Any]) -> None:
         self.ctx.channel.app = app
+        limit_request_size(app, self.ctx.channel.guard.limits)
         super().register(app, options)
+
+
+class ChatServer(AsyncServer):
+    """python-socketio's server, telling the client when a packet cannot be decoded (too deeply nested JSON,
+    garbage) instead of dropping it with a traceback in the log."""
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except (ValueError, TypeError, RecursionError) as exc:
+            logger.info("web chat: a packet that cannot be decoded (%s)", type(exc).__name__)
+            namespace = "/"
+            sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+            if sid is not None:
+                await self.emit(ERROR_EVENT, {"error": "the packet could not be decoded"}, to=sid, namespace=namespace)
 
 
 class WebChatOutput(OutputChannel):
@@ -69,16 +94,16 @@ class WebChatOutput(OutputChannel):
     def name(cls) -> str:
         return CHANNEL_NAME
 
-    def __init__(self, channel: WebChatInput, sio: AsyncServer, sid: str, session_id: str) -> None:
+    def __init__(self, channel: WebChatInput, sio: AsyncServer, sid: str, conversation: str) -> None:
         self._channel = channel
         self._sio = sio
         self._sid = sid
-        self._session_id = session_id
+        self._conversation = conversation
         self.sent = 0  # for bot/channels/unanswered.py
 
     async def _emit(self, payload: dict[str, Any]) -> None:
         self.sent += 1
-        await self._channel.deliver(self._sio, self._sid, self._session_id, payload)
+        await self._channel.deliver(self._sio, self._sid, self._conversation, payload)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         # One bubble per utterance (Rasa's channel splits paragraphs): an answer and its source stay together
@@ -137,31 +162,38 @@ class WebChatInput(InputChannel):
         self.socketio_path = socketio_path
         self.metadata_key = metadata_key
         self.pending = PendingReplies()
-        self._session_of: dict[str, str] = {}  # socket id -> session id
+        self._session_of: dict[str, str] = {}  # socket id -> conversation id
+        self._address_of: dict[str, str] = {}  # socket id -> client address
+        self.guard = ChannelGuard()
+        self.signer: SessionSigner | None = None  # at blueprint(): the secret may live in a file
         self.app: Any = None
 
-    async def deliver(self, sio: AsyncServer, sid: str, session_id: str, payload: dict[str, Any]) -> None:
+    async def deliver(self, sio: AsyncServer, sid: str, conversation: str, payload: dict[str, Any]) -> None:
         if sio.manager.is_connected(sid, self.namespace):
             await sio.emit(self.bot_message_evt, payload, to=sid, namespace=self.namespace)
-        elif any(True for _ in sio.manager.get_participants(self.namespace, session_id)):
-            await sio.emit(self.bot_message_evt, payload, room=session_id, namespace=self.namespace)
+        elif any(True for _ in sio.manager.get_participants(self.namespace, conversation)):
+            await sio.emit(self.bot_message_evt, payload, room=conversation, namespace=self.namespace)
         else:
-            self.pending.add(session_id, payload)
+            self.pending.add(conversation, payload)
 
-    async def _join(self, sio: AsyncServer, sid: str, session_id: str) -> None:
+    async def _join(self, sio: AsyncServer, sid: str, conversation: str) -> None:
+        """A socket is in the room of its session's conversation (a page of the session)."""
         previous = self._session_of.get(sid)
-        if previous == session_id:
+        if previous == conversation:
             return
         if previous is not None:
             await sio.leave_room(sid, previous, namespace=self.namespace)
-        await sio.enter_room(sid, session_id, namespace=self.namespace)
-        self._session_of[sid] = session_id
+        await sio.enter_room(sid, conversation, namespace=self.namespace)
+        self._session_of[sid] = conversation
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         on_new_message = guard(on_new_message, lambda message: (message.metadata or {}).get("language"))
+        signer = self.signer = SessionSigner(load_secret())
         # No CORS from engine.io itself ([]): Rasa's --cors answers the HTTP requests, and the origin is
         # checked in `connect` below, for both transports.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        sio = ChatServer(
+            async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=self.guard.limits.max_request_bytes
+        )
         blueprint = ChatBlueprint(self, sio, self.socketio_path, "web_chat_webhook", __name__)
         namespace = self.namespace
 
@@ -175,19 +207,29 @@ class WebChatInput(InputChannel):
             if not origin_allowed(origin, self.allowed_origins):
                 logger.info("web chat: connection from origin %s refused", origin)
                 raise SocketRefused(f"origin {origin} is not allowed")
+            self._address_of[sid] = client_address(
+                environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"), self.guard.limits.trusted_proxies
+            )
 
         @sio.on("disconnect", namespace=namespace)
         async def disconnect(sid: str, *_: Any) -> None:
             self._session_of.pop(sid, None)
+            self._address_of.pop(sid, None)
 
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: Any = None) -> None:
             asked = data.get("session_id") if isinstance(data, Mapping) else None
-            session_id = session_id_or_new(asked)
-            await self._join(sio, sid, session_id)
+            # A session we issued goes on; anything else (never issued, forged, from an older version) is new.
+            session_id = asked if signer.conversation(asked) else signer.issue()
+            conversation = signer.conversation(session_id)
+            assert conversation is not None  # issued just now or checked above
+            await self._join(sio, sid, conversation)
             await sio.emit("session_confirm", session_id, to=sid, namespace=namespace)
-            for payload in self.pending.take(session_id):
+            for payload in self.pending.take(conversation):
                 await sio.emit(self.bot_message_evt, payload, to=sid, namespace=namespace)
+
+        async def say_to(sid: str, text: str) -> None:
+            await sio.emit(self.bot_message_evt, {"text": text}, to=sid, namespace=namespace)
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def user_uttered(sid: str, data: Any = None) -> None:
@@ -196,23 +238,36 @@ class WebChatInput(InputChannel):
             except BadMessage as error:
                 await sio.emit(ERROR_EVENT, {"error": str(error)}, to=sid, namespace=namespace)
                 return
-            session_id = message.session_id or self._session_of.get(sid)
-            if session_id is None:
+            if message.session_id is not None:
+                conversation = signer.conversation(message.session_id)
+            else:
+                conversation = self._session_of.get(sid)
+            if conversation is None:
                 error = "send session_request first, then user_uttered with the session_id it confirmed"
                 await sio.emit(ERROR_EVENT, {"error": error}, to=sid, namespace=namespace)
                 return
+            language = message.metadata.get("language")
+            if self.guard.too_long(message.text):
+                limit = self.guard.limits.max_message_chars
+                await say_to(sid, say(TOO_LONG, language or detect(message.text[:500]), limit=limit))
+                return
+            wait = self.guard.wait_seconds(conversation, self._address_of.get(sid))
+            if wait:
+                logger.info("web chat: a message of %s refused for %d s (rate limit)", conversation, wait)
+                await say_to(sid, say(SLOW_DOWN, language or detect(message.text[:500]), seconds=wait))
+                return
             # Events of one socket are handled concurrently: this message may overtake its session_request.
-            await self._join(sio, sid, session_id)
-            output = WebChatOutput(self, sio, sid, session_id)
+            await self._join(sio, sid, conversation)
+            output = WebChatOutput(self, sio, sid, conversation)
             try:
-                language = message.metadata.get("language")
                 if language in LANGUAGES:
-                    await set_language(self.app, session_id, language, output)
+                    await set_language(self.app, conversation, language, output)
+                metadata = message.metadata
                 await on_new_message(
-                    UserMessage(message.text, output, session_id, input_channel=CHANNEL_NAME, metadata=message.metadata)
+                    UserMessage(message.text, output, conversation, input_channel=CHANNEL_NAME, metadata=metadata)
                 )
             except Exception:
-                logger.exception("web chat: message of session %s failed", session_id)
+                logger.exception("web chat: message of %s failed", conversation)
                 error = "the message could not be processed; please try again"
                 await sio.emit(ERROR_EVENT, {"error": error}, to=sid, namespace=namespace)
 

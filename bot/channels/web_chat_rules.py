@@ -10,19 +10,15 @@ import fnmatch
 import os
 import re
 import time
-import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 ORIGINS_ENV = "RIS3_WIDGET_ALLOWED_ORIGINS"
-# A session id is the Rasa conversation id (sender_id): the server's uuid4 hex, or an id a client kept from
-# an earlier version; anything else could be a path, markup or a very long key in the tracker store.
+# A session id as clients send it back (bot/channels/conversation_ids.py issues and checks them).
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
-# The widget's input stops at 1,000 characters; a client that sends more is cut, not refused, so that a
-# pasted text still gets an answer (the REST channel does the same through the action).
-MAX_MESSAGE_CHARS = 5000
+LANGUAGES = frozenset({"en", "fi"})
 # Replies for a session with no socket connected (the user is between two pages) wait this long.
 PENDING_SECONDS = 300
 PENDING_PER_SESSION = 20
@@ -53,13 +49,6 @@ def origin_allowed(origin: str | None, patterns: Iterable[str]) -> bool:
     return any(pattern == "*" or fnmatch.fnmatchcase(origin, pattern.lower()) for pattern in patterns)
 
 
-def session_id_or_new(value: Any) -> str:
-    """The client's stored session id when it is one we could have issued, otherwise a new one."""
-    if isinstance(value, str) and SESSION_ID.fullmatch(value):
-        return value
-    return uuid.uuid4().hex
-
-
 @dataclass(frozen=True)
 class ChatMessage:
     text: str
@@ -72,7 +61,10 @@ class BadMessage(ValueError):
 
 
 def read_message(data: Any, metadata_key: str = "metadata") -> ChatMessage:
-    """Checks a user_uttered payload: {"message": str, "session_id": str, "metadata": {...}}."""
+    """Checks a user_uttered payload: {"message": str, "session_id": str, "metadata": {"language": "en"|"fi"}}.
+
+    Of the metadata only the language is kept: Rasa stores a message's metadata with it, and 900 kB of it per
+    message grew one conversation to 23 MB in seconds. The length of the text is the channel's to check."""
     if not isinstance(data, Mapping):
         raise BadMessage("user_uttered needs an object with a 'message' string")
     text = data.get("message")
@@ -82,11 +74,14 @@ def read_message(data: Any, metadata_key: str = "metadata") -> ChatMessage:
     if session is not None and not (isinstance(session, str) and SESSION_ID.fullmatch(session)):
         raise BadMessage("'session_id' must be the id from session_confirm")
     metadata = data.get(metadata_key)
-    return ChatMessage(
-        text=text[:MAX_MESSAGE_CHARS],
-        session_id=session,
-        metadata=dict(metadata) if isinstance(metadata, Mapping) else {},
-    )
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, Mapping):
+        raise BadMessage(f"'{metadata_key}' must be an object")
+    language = metadata.get("language")
+    if language is not None and not (isinstance(language, str) and language in LANGUAGES):
+        raise BadMessage(f"'{metadata_key}.language' must be \"en\" or \"fi\"")
+    return ChatMessage(text=text, session_id=session, metadata={"language": language} if language else {})
 
 
 class PendingReplies:

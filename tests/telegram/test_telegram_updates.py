@@ -51,7 +51,7 @@ def test_private_message_is_answered_with_its_text() -> None:
     incoming = read(message_update(PRIVATE, "What are the priorities?", language_code="fi"))
     assert incoming is not None
     assert incoming.text == "What are the priorities?"
-    assert incoming.sender_id == str(PRIVATE) and incoming.chat_type == "private"
+    assert incoming.sender_id == f"telegram:{PRIVATE}" and incoming.chat_type == "private"
     assert incoming.language_code == "fi" and incoming.seed_language is None  # only /start sets it
     assert incoming.metadata()["language_code"] == "fi"
 
@@ -142,7 +142,7 @@ def test_group_message_with_mention_is_answered_without_the_mention(text: str, r
     incoming = read(message_update(GROUP, text))
     assert incoming is not None
     assert incoming.text == rasa_text
-    assert incoming.in_group and incoming.sender_id == str(GROUP)  # the group shares one conversation
+    assert incoming.in_group and incoming.sender_id == f"telegram:{GROUP}"  # the group shares one conversation
 
 
 def test_group_reply_to_the_bot_is_answered() -> None:
