@@ -1,18 +1,28 @@
 """Fixtures for the back-office tests: a migrated SQLite store in tmp_path, a manager account whose
-password is made up for this run, and the app served on a loopback port with a cookie-keeping client."""
+password is made up for this run, and the app served on a loopback port with a cookie-keeping client.
+
+PostgreSQL (for the tests that need it): one database `ris3_test_<random>` per run on the server named by
+RIS3_TEST_POSTGRES_URL (default: the local server, user postgres, database test), a fresh schema per test;
+unreachable, those tests fail under CI and skip elsewhere, as in tests/handoff."""
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import pytest_asyncio
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
+from psycopg import sql
 from pydantic import SecretStr
-from web_helpers import PASSWORD, USER, Backoffice, Client, StartBackoffice
+from sqlalchemy.engine import make_url
+from web_helpers import PASSWORD, POSTGRES_URL, USER, Backoffice, Client, StartBackoffice, libpq
 
 from bot.handoff.config import HandoffSettings
 from bot.handoff.draft import TicketDraft
@@ -74,8 +84,14 @@ async def start_backoffice(
     """Starts the app (its startup and background work included); everything started stops at the end."""
     clients: list[Client] = []
 
-    async def start(settings: WebSettings | None = None, handoff: HandoffSettings | None = None) -> Backoffice:
+    async def start(
+        settings: WebSettings | None = None,
+        handoff: HandoffSettings | None = None,
+        prepare: Callable[[web.Application], None] | None = None,
+    ) -> Backoffice:
         app = create_app(settings or web_settings, handoff or handoff_settings)
+        if prepare is not None:
+            prepare(app)  # e.g. a counting account or a fake clock, before the app is frozen
         client: Client = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()
         clients.append(client)
@@ -104,3 +120,34 @@ def make_ticket(store: HandoffStore) -> Callable[..., Ticket]:
         return store.create_ticket(TicketDraft(**handoff_draft_values(**overrides)), list(channels))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """The URL of a database made for this test run; dropped when the run ends."""
+    try:
+        admin = psycopg.connect(libpq(POSTGRES_URL), connect_timeout=3, autocommit=True)
+    except psycopg.OperationalError as exc:
+        where = make_url(POSTGRES_URL).render_as_string(hide_password=True)
+        reason = f"PostgreSQL not reachable at {where} (set RIS3_TEST_POSTGRES_URL): {exc}".strip()
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    name = f"ris3_test_{secrets.token_hex(4)}"
+    with admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        finally:
+            # FORCE ends connections a failed test may have left open.
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def postgres_schema(postgres_database: str) -> Iterator[str]:
+    """A fresh, empty schema in the test run's database; dropped after the test."""
+    schema = f"t_{secrets.token_hex(4)}"
+    with psycopg.connect(libpq(postgres_database), autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        yield schema
+        connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))

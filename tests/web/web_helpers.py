@@ -5,6 +5,7 @@ A module of its own with a name no other test folder uses: test modules cannot i
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from sqlalchemy.engine import make_url
 
 USER = "projektipaallikko"
 PASSWORD = secrets.token_urlsafe(12)  # a new one every run: nothing in the repository signs in
@@ -39,8 +41,19 @@ class Backoffice:
         return csrf_in(await response.text())
 
     async def sign_in(self, user: str = USER, password: str = PASSWORD, **extra: str) -> aiohttp.ClientResponse:
-        form = {"user": user, "password": password, "csrf_token": await self.login_token(), **extra}
-        return await self.client.post("/inbox/login", data=form, allow_redirects=False)
+        return await self.post_sign_in(await self.login_token(), user, password, **extra)
+
+    async def post_sign_in(
+        self,
+        token: str,
+        user: str = USER,
+        password: str = PASSWORD,
+        headers: dict[str, str] | None = None,
+        **extra: str,
+    ) -> aiohttp.ClientResponse:
+        """The sign-in form sent with a token already fetched: many can go at once with one session."""
+        form = {"user": user, "password": password, "csrf_token": token, **extra}
+        return await self.client.post("/inbox/login", data=form, headers=headers, allow_redirects=False)
 
     async def api_token(self) -> str:
         response = await self.client.get("/api/session")
@@ -63,3 +76,18 @@ class Backoffice:
 
 
 StartBackoffice = Callable[..., Awaitable[Backoffice]]
+
+POSTGRES_URL = os.environ.get("RIS3_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def postgres_url_in(database_url: str, schema: str, *options: str) -> str:
+    """A URL whose connections work in `schema`, with further server settings (`-cname=value`)."""
+    return (
+        make_url(database_url)
+        .update_query_dict({"options": " ".join([f"-csearch_path={schema}", *options])})
+        .render_as_string(hide_password=False)
+    )
