@@ -1,5 +1,9 @@
 """Fixtures for the widget tests: the built widget assets, the back office served on a free port in a
-thread of its own, and headless Chromium from Debian (/usr/bin/chromium) driven by Playwright."""
+thread of its own, and headless Chromium from Debian (/usr/bin/chromium) driven by Playwright.
+
+The demo pages point the widget at the back office's configured widget server, so each test module gets
+its own back office, configured with that module's `widget_server` (a module may override the fixture,
+as the browser tests do with the running test bot)."""
 
 from __future__ import annotations
 
@@ -28,9 +32,19 @@ def widget_assets() -> Path:
     return WIDGET_STATIC
 
 
-@pytest.fixture(scope="session")
-def backoffice_app(tmp_path_factory: pytest.TempPathFactory, widget_assets: Path) -> Iterator[ServedApp]:
-    app = ServedApp(tmp_path_factory.mktemp("widget-web")).start()
+@pytest.fixture(scope="module")
+def widget_server() -> str:
+    """The Rasa server the demo pages name; nothing needs to listen there for the route tests."""
+    return "http://127.0.0.1:5999"
+
+
+@pytest.fixture(scope="module")
+def backoffice_app(
+    tmp_path_factory: pytest.TempPathFactory, widget_assets: Path, widget_server: str
+) -> Iterator[ServedApp]:
+    app = ServedApp(tmp_path_factory.mktemp("widget-web"))
+    app.settings = app.settings.model_copy(update={"widget_server": widget_server})
+    app.start()
     try:
         yield app
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
 import urllib.request
 
 from widget_helpers import ALLOWED_ORIGIN, ServedApp
@@ -15,15 +14,11 @@ def fetch(url: str, origin: str | None = None) -> tuple[int, dict[str, str], byt
         return response.status, dict(response.headers), response.read()
 
 
-def test_demo_page_embeds_the_widget(backoffice_app: ServedApp) -> None:
-    os.environ["RIS3_WEB_WIDGET_SERVER"] = "http://127.0.0.1:5999"
-    try:
-        status, headers, body = fetch(backoffice_app.url + "/")
-    finally:
-        del os.environ["RIS3_WEB_WIDGET_SERVER"]
+def test_demo_page_embeds_the_widget(backoffice_app: ServedApp, widget_server: str) -> None:
+    status, headers, body = fetch(backoffice_app.url + "/")
     page = body.decode()
     assert status == 200 and '<html lang="fi">' in page
-    assert '<script src="/static/widget/widget.js" data-server="http://127.0.0.1:5999"' in page
+    assert f'<script src="/static/widget/widget.js" data-server="{widget_server}"' in page
     assert "RIS3 assistant back office" in page  # the link to the inbox
     csp = headers["Content-Security-Policy"]
     assert "connect-src 'self' http://127.0.0.1:5999 ws://127.0.0.1:5999" in csp and "script-src" not in csp
@@ -37,6 +32,7 @@ def test_widget_assets_are_public_with_cors_for_allowed_origins(backoffice_app: 
         assert headers["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN and "Origin" in headers["Vary"]
         assert headers["Cross-Origin-Resource-Policy"] == "cross-origin"
         assert "Content-Security-Policy" not in headers
+        assert headers["X-Content-Type-Options"] == "nosniff"
     _, headers, _ = fetch(f"{backoffice_app.url}/static/widget/widget.js", origin="https://evil.example")
     assert "Access-Control-Allow-Origin" not in headers
 
