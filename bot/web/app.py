@@ -13,9 +13,19 @@ from bot.web import api, auth, inbox
 from bot.web.background import background_tasks
 from bot.web.config import WebSettings
 from bot.web.csrf import csrf_protection
+from bot.web.database_health import DatabaseHealth
 from bot.web.errors import store_errors
 from bot.web.health import health
-from bot.web.keys import ACCOUNT, HANDOFF_SETTINGS, PASSWORD_CHECKS, REVOCATIONS, SETTINGS, SIGN_IN_LIMITS, STORE
+from bot.web.keys import (
+    ACCOUNT,
+    HANDOFF_SETTINGS,
+    HEALTH,
+    PASSWORD_CHECKS,
+    REVOCATIONS,
+    SETTINGS,
+    SIGN_IN_LIMITS,
+    STORE,
+)
 from bot.web.password_checks import PasswordChecks
 from bot.web.passwords import ManagerAccount
 from bot.web.secret_key import load_secret_key
@@ -74,6 +84,7 @@ def create_app(settings: WebSettings | None = None, handoff_settings: HandoffSet
     app[HANDOFF_SETTINGS] = handoff_settings
     # The store connects lazily; its migrations run at start-up in background_tasks.
     app[STORE] = HandoffStore(handoff_settings.database_url)
+    app[HEALTH] = DatabaseHealth(app[STORE])
     app[ACCOUNT] = _account(settings)
     app[REVOCATIONS] = Revocations()
     app[SIGN_IN_LIMITS] = SignInLimits(settings)

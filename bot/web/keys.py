@@ -7,6 +7,7 @@ from aiohttp import web
 from bot.handoff.config import HandoffSettings
 from bot.handoff.store import HandoffStore
 from bot.web.config import WebSettings
+from bot.web.database_health import DatabaseHealth
 from bot.web.password_checks import PasswordChecks
 from bot.web.passwords import ManagerAccount
 from bot.web.sessions import Revocations
@@ -19,3 +20,4 @@ ACCOUNT = web.AppKey("account", ManagerAccount)
 REVOCATIONS = web.AppKey("revocations", Revocations)
 SIGN_IN_LIMITS = web.AppKey("sign_in_limits", SignInLimits)
 PASSWORD_CHECKS = web.AppKey("password_checks", PasswordChecks)
+HEALTH = web.AppKey("health", DatabaseHealth)

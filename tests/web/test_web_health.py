@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Callable, Iterator
 
@@ -16,7 +17,8 @@ from bot.handoff.config import HandoffSettings
 from bot.handoff.database import make_engine
 from bot.handoff.draft import TicketDraft
 from bot.handoff.models import Ticket
-from bot.handoff.store import HandoffStore, upgrade
+from bot.handoff.store import HandoffStore, StoreReadOnly, upgrade
+from bot.web.database_health import CHECK_INTERVAL_SECONDS, DatabaseHealth
 from tests.samples import handoff_draft_values
 
 # Nothing listens on port 1: the connection is refused at once.
@@ -157,3 +159,34 @@ async def test_the_write_probe_leaves_nothing_behind(
         response = await backoffice.client.get("/health")
         assert response.status == 200 and await response.json() == {"status": "ok", "database": "ok"}
     assert _alembic_rows(database_url) == before and len(before) == 1
+
+
+class _CountingStore:
+    """Stands in for the store: counts the checks, and refuses writes when told to."""
+
+    def __init__(self) -> None:
+        self.checks = 0
+        self.read_only = False
+
+    def ping(self) -> None:
+        pass
+
+    def check_writable(self) -> None:
+        self.checks += 1
+        if self.read_only:
+            raise StoreReadOnly("refuses to write")
+
+
+@pytest.mark.asyncio
+async def test_the_database_is_checked_at_most_every_few_seconds_however_often_asked() -> None:
+    store, now = _CountingStore(), [0.0]
+    health = DatabaseHealth(store, clock=lambda: now[0])  # type: ignore[arg-type]
+    # /health is public: a flood of requests must not become a flood of writes to the database.
+    assert await asyncio.gather(*(health.state() for _ in range(20))) == ["ok"] * 20
+    assert store.checks == 1
+
+    store.read_only = True
+    now[0] += CHECK_INTERVAL_SECONDS / 2
+    assert await health.state() == "ok" and store.checks == 1
+    now[0] += CHECK_INTERVAL_SECONDS / 2
+    assert await health.state() == "read-only" and store.checks == 2
