@@ -48,7 +48,7 @@ import default_bot  # noqa: E402
 import load_report as report  # noqa: E402
 import proc_stats  # noqa: E402
 from load_run import TRANSPORTS, Handoff, Load, Peaks, Target  # noqa: E402
-from load_scripts import DEFAULT_BOT_SCRIPTS, OUR_SCRIPTS, REFERENCE  # noqa: E402
+from load_scripts import DEFAULT_BOT_SCRIPTS, OUR_SCRIPTS, REFERENCE, Script, Step  # noqa: E402
 
 from bot.handoff.store import HandoffStore  # noqa: E402
 from bot.runtime import BotProcesses, free_port  # noqa: E402
@@ -208,8 +208,9 @@ class Bench:
             if self.ours is not None:
                 await _until_answered(http, self.ours.url, "what is smart specialisation?", "Source:")
                 warm = self.load(self.our_target())
-                await warm.converse("socketio", OUR_SCRIPTS[0], http, f"bench-{self.run_id}-warm",
-                                    random.Random(0), finish=True)
+                hello = Script("warm-up", (Step("smalltalk", say="hi"),))
+                await warm.converse("socketio", hello, http, f"bench-{self.run_id}-warm", random.Random(0),
+                                    finish=True)
             if self.theirs is not None:
                 await _until_answered(http, self.theirs.url, "hello", "")
 
@@ -389,7 +390,8 @@ class Bench:
         print(f"  {report.errors_line(errors, examples)}")
         h = summary["handoffs"]
         print(f"  handoffs: {h['confirmed']} confirmed to the clients, {h['tickets_created']} tickets in the handoff "
-              f"database, {len(h['lost'])} lost {h['lost'] or ''}, {h['unconfirmed_tickets']} tickets the clients "
+              f"database, {len(h['lost'])} lost{' ' + str(h['lost']) if h['lost'] else ''}, {h['unconfirmed_tickets']} "
+              "tickets the clients "
               f"did not see confirmed, {h['mailed']} mailed" + (f", failed {h['failed']}" if h["failed"] else ""))
         first, last = summary["samples"][1 if len(summary["samples"]) > 2 else 0], summary["samples"][-1]
         grown = last["conversations"] - first["conversations"]

@@ -92,7 +92,9 @@ OUR_SCRIPTS: tuple[Script, ...] = (
 )
 
 HANDOFF_QUESTION = "How many jobs has the strategy created so far?"
-HANDOFF_NAMES = ("Aino Virtanen", "Matti Korhonen", "Liisa Nieminen", "Juha Mäkinen", "Sanna Hämäläinen")
+# Names the language detector leaves English: "Juha Mäkinen" or "Anna Heikkinen" typed as the name switch the
+# form to Finnish (a known bot issue), which would make these English steps fail on the bot's wording.
+HANDOFF_NAMES = ("Aino Virtanen", "Matti Korhonen", "Liisa Nieminen", "Pekka Laine", "Timo Salo")
 
 
 def handoff_script(n: int) -> Script:
