@@ -161,8 +161,8 @@ class SocketConversation:
 
     async def send(self, text: str, step: Step) -> Reply:
         while not self.inbox.events.empty():  # parts of the previous turn that came after its quiet period
-            self.inbox.events.get_nowait()
-            self.on_late_part()
+            if self.inbox.events.get_nowait()[1] == "bot_uttered":
+                self.on_late_part()
         started = time.perf_counter()
         try:
             await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id})
@@ -199,3 +199,6 @@ class SocketConversation:
     async def close(self) -> None:
         with contextlib.suppress(Exception):  # a connection that broke is closed anyway
             await self.client.disconnect()
+        while not self.inbox.events.empty():  # parts of the last turn that came after its quiet period
+            if self.inbox.events.get_nowait()[1] == "bot_uttered":
+                self.on_late_part()
