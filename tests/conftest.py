@@ -67,6 +67,9 @@ def bot_stack(mailbox: tuple[Mailbox, int]) -> Iterator[BotProcesses]:
             # The website chat accepts pages on loopback only: the back office's demo page and the stand-in
             # "council site" of the widget tests; tests/e2e/test_web_chat.py checks that others are refused.
             "RIS3_WIDGET_ALLOWED_ORIGINS": "http://127.0.0.1:*, http://localhost:*",
+            # Tests type faster than people: a conversation may send 30 messages at once here. The defaults
+            # are tested on an instance of their own (tests/e2e/test_limits.py).
+            "RIS3_RATE_CONVERSATION_BURST": "30",
         }
     ).start()
     try:

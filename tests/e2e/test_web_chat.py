@@ -74,8 +74,19 @@ async def page(bot_url: str) -> AsyncIterator[ChatSocket]:
         await chat.close()
 
 
+SIGNED_SESSION = re.compile(r"([0-9a-f]{32})-[A-Za-z0-9_-]{22}")
+
+
+def conversation_of(session_id: str) -> str:
+    """The Rasa conversation of a session id the server issued (bot/channels/conversation_ids.py)."""
+    match = SIGNED_SESSION.fullmatch(session_id)
+    assert match, f"not a session id the server issues: {session_id!r}"
+    return f"web:{match.group(1)}"
+
+
 def user_texts(bot: BotProcesses, session_id: str) -> list[str]:
-    with urllib.request.urlopen(bot.api_url(f"/conversations/{session_id}/tracker"), timeout=30) as response:
+    path = f"/conversations/{conversation_of(session_id)}/tracker"
+    with urllib.request.urlopen(bot.api_url(path), timeout=30) as response:
         events = json.loads(response.read())["events"]
     return [e.get("text") for e in events if e["event"] == "user"]
 
@@ -85,7 +96,7 @@ async def test_a_new_connection_with_the_kept_session_continues_the_conversation
 ) -> None:
     first = await ChatSocket(bot_url).connect()
     session_id = await first.session()
-    assert re.fullmatch(r"[0-9a-f]{32}", session_id)
+    assert SIGNED_SESSION.fullmatch(session_id)
     assert "name" in (await first.say("I'd like to talk to a real person", session_id)).lower()
     await first.close()
 
@@ -174,16 +185,33 @@ async def test_a_message_before_any_session_is_refused(bot_url: str) -> None:
         await chat.close()
 
 
-@pytest.mark.parametrize("asked", ["../../etc/passwd", "<b>x</b>", "x" * 500, 12345, None])
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "../../etc/passwd",
+        "<b>x</b>",
+        "x" * 500,
+        12345,
+        None,
+        # Ids a client chose (the channel used to take any 8-64 letters, digits, _ and -), a forged signature.
+        "0123456789abcdef0123456789abcdef",
+        "telegram-123456789",
+        "0123456789abcdef0123456789abcdef-AAAAAAAAAAAAAAAAAAAAAA",
+    ],
+)
 async def test_a_session_id_we_could_not_have_issued_gets_a_new_one(page: ChatSocket, asked: Any) -> None:
     confirmed = await page.session(asked)
-    assert confirmed != asked and re.fullmatch(r"[0-9a-f]{32}", confirmed)
+    assert confirmed != asked and SIGNED_SESSION.fullmatch(confirmed)
 
 
 async def test_odd_texts_get_an_answer(page: ChatSocket) -> None:
     session_id = await page.session()
-    for text in ["", "<img src=x onerror=alert(1)>", "\x00\x01 binary", "y" * 20000]:
+    for text in ["", "<img src=x onerror=alert(1)>", "\x00\x01 binary"]:
         assert await page.say(text, session_id)
+    # Too long for the channel (RIS3_MAX_MESSAGE_CHARS, default 2000): the user reads why, in both languages
+    # when the text does not tell which.
+    reply = await page.say("y" * 20000, session_id)
+    assert "too long" in reply and "2000" in reply and "liian pitkä" in reply
 
 
 async def test_the_interface_language_sent_with_a_message_sets_the_conversations(page: ChatSocket) -> None:
@@ -202,4 +230,9 @@ async def test_the_interface_language_sent_with_a_message_sets_the_conversations
     assert "Source:" in await say("RIS3?", "en")
     # What the user writes still wins over the interface.
     assert "Lähde:" in await say("kuka on projektipäällikkö?")
-    assert "Source:" in await say("who is the project manager?", "xx")  # not a language we speak: ignored
+    # Not a language we speak, or not a language at all: the client is told, nothing is half-processed.
+    for odd in ("xx", ["en"], {"en": 1}):
+        data = {"message": "who is the project manager?", "session_id": session_id, "metadata": {"language": odd}}
+        await page.client.emit("user_uttered", data)
+        assert "language" in (await asyncio.wait_for(page.errors.get(), WAIT_SECONDS))["error"]
+    assert "Source:" in await say("who is the project manager?")

@@ -71,6 +71,7 @@ def telegram_stack(telegram_api: FakeBotApi) -> Iterator[TelegramStack]:
             "RIS3_TELEGRAM_SECRET": SECRET,
             "RIS3_TELEGRAM_API_BASE": telegram_api.base_url,
             "RIS3_TELEGRAM_BOT_USERNAME": BOT_USERNAME,
+            "RIS3_RATE_CONVERSATION_BURST": "30",  # tests type faster than people (defaults: tests/e2e/test_limits.py)
         }
     ).start()
     try:
