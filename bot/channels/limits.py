@@ -148,6 +148,20 @@ class ChannelGuard:
     def __init__(self, limits: Limits | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits or Limits.from_environ()
         self.rates = RateLimiter(clock)
+        self._clock = clock
+        self._told: OrderedDict[str, float] = OrderedDict()  # conversation -> when it was told to slow down
+
+    def tell_to_slow_down(self, conversation: str, every_seconds: float) -> bool:
+        """Whether to send the slow-down reply now: a flood of 100 messages gets one, not 100."""
+        now = self._clock()
+        last = self._told.get(conversation)
+        if last is not None and now - last < every_seconds:
+            return False
+        self._told[conversation] = now
+        self._told.move_to_end(conversation)
+        while len(self._told) > 10_000:
+            self._told.popitem(last=False)
+        return True
 
     def too_long(self, text: str) -> bool:
         return len(text) > self.limits.max_message_chars

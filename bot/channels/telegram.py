@@ -142,7 +142,6 @@ class TelegramInput(InputChannel):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._chats: dict[int, list[Any]] = {}  # chat id -> [lock, holders and waiters]
         self.guard = ChannelGuard()
-        self._told_to_slow_down: dict[str, float] = {}  # conversation -> when it was last told
         if self.problems:
             logger.info("Telegram channel not configured (%s): its webhook answers 503", "; ".join(self.problems))
         else:
@@ -269,14 +268,9 @@ class TelegramInput(InputChannel):
         await guard(on_new_message, lambda _: incoming.seed_language)(message(incoming.text))
 
     async def _slow_down(self, conversation: str, output: OutputChannel, text: str) -> None:
-        now = time.monotonic()
         logger.info("Telegram: a message of %s refused (rate limit)", conversation)
-        if now - self._told_to_slow_down.get(conversation, -SLOW_DOWN_NOTICE_SECONDS) < SLOW_DOWN_NOTICE_SECONDS:
-            return
-        if len(self._told_to_slow_down) > 10_000:  # a flood of chats must not grow this without end
-            self._told_to_slow_down.clear()
-        self._told_to_slow_down[conversation] = now
-        await output.send_text_message(conversation, text)
+        if self.guard.tell_to_slow_down(conversation, SLOW_DOWN_NOTICE_SECONDS):
+            await output.send_text_message(conversation, text)
 
     async def close(self) -> None:
         """At server stop: let the updates being processed finish (a few seconds at most), then close the

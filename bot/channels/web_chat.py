@@ -58,6 +58,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "socketio"  # the trackers' input_channel, as with Rasa's own channel
 ERROR_EVENT = "chat_error"
+SLOW_DOWN_NOTICE_SECONDS = 10.0  # one "slow down" reply per conversation in this time; chat_error for the rest
 
 
 class ChatBlueprint(SocketBlueprint):
@@ -254,7 +255,11 @@ class WebChatInput(InputChannel):
             wait = self.guard.wait_seconds(conversation, self._address_of.get(sid))
             if wait:
                 logger.info("web chat: a message of %s refused for %d s (rate limit)", conversation, wait)
-                await say_to(sid, say(SLOW_DOWN, language or detect(message.text[:500]), seconds=wait))
+                if self.guard.tell_to_slow_down(conversation, SLOW_DOWN_NOTICE_SECONDS):
+                    await say_to(sid, say(SLOW_DOWN, language or detect(message.text[:500]), seconds=wait))
+                else:  # told a moment ago: the client still learns that this message was not taken
+                    refused = {"error": "rate limited", "code": "rate_limited", "retry_after": wait}
+                    await sio.emit(ERROR_EVENT, refused, to=sid, namespace=namespace)
                 return
             # Events of one socket are handled concurrently: this message may overtake its session_request.
             await self._join(sio, sid, conversation)

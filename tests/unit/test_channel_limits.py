@@ -93,3 +93,12 @@ def test_the_user_reads_the_reason_in_their_language() -> None:
     assert say(SLOW_DOWN, "fi", seconds=3).startswith("Lähetät") and "3 s" in say(SLOW_DOWN, "en", seconds=3)
     both = say(SLOW_DOWN, None, seconds=3)
     assert "Lähetät" in both and "You are sending" in both
+
+
+def test_a_flood_is_told_to_slow_down_once_a_while() -> None:
+    clock = Clock()
+    guard = ChannelGuard(Limits(), clock)
+    told = [guard.tell_to_slow_down("web:a", 10) for _ in range(100)]
+    assert told.count(True) == 1 and guard.tell_to_slow_down("web:b", 10)
+    clock.now += 10
+    assert guard.tell_to_slow_down("web:a", 10)
