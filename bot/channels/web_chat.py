@@ -114,8 +114,11 @@ class WebChatOutput(OutputChannel):
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
     ) -> None:
+        # A button with a url (built by the actions from knowledge/, never from what a user typed) is a link.
         replies = [
-            {"content_type": "text", "title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            {"content_type": "url", "title": str(b.get("title", "")), "url": str(b["url"])}
+            if isinstance(b.get("url"), str)
+            else {"content_type": "text", "title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
             for b in buttons
         ]
         await self._emit({"text": text.strip(), "quick_replies": replies})
