@@ -41,8 +41,9 @@ def tracker_copy(bot_stack: BotProcesses, tmp_path: Path) -> tuple[Path, str]:
     post_message(bot_stack.url, sender, "Aino Esimerkki")
     copy = tmp_path / "tracker.db"
     shutil.copy(bot_stack.workdir / "tracker.db", copy)
-    assert sender in senders(copy)
-    return copy, sender
+    conversation = f"rest:{sender}"  # the REST channel's namespace (bot/channels/conversation_ids.py)
+    assert conversation in senders(copy)
+    return copy, conversation
 
 
 def test_conversations_older_than_the_retention_are_erased_whole(tracker_copy: tuple[Path, str]) -> None:
