@@ -12,11 +12,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 
 from actions.common import language_of, send_knowledge_unavailable
-from actions.handoff import YES_NO
+from actions.handoff import YES_NO, answers_the_form
 from bot.knowledge.index import IndexNotReady
 from bot.knowledge.replies import Button, Reply, fact_reply, menu_buttons, reply_for
 from bot.knowledge.service import KnowledgeService, check_index, get_service, warm_up_in_background
-from bot.language import detect
+from bot.language import detect, requested_language
 
 logger = logging.getLogger(__name__)
 # Questions in a row the bot could not answer before it offers the project manager.
@@ -61,7 +61,10 @@ class ValidateSlotMappings(ValidationAction):
     ) -> dict[str, Any]:
         text = (tracker.latest_message or {}).get("text") or ""
         # Button payloads ("/answer_fact{...}") say nothing about the language.
-        detected = None if text.startswith("/") else detect(text)
+        if text.startswith("/"):
+            return {}
+        # "In English please" switches at any step; a name or an address typed into the form never does.
+        detected = requested_language(text) or (None if answers_the_form(tracker) else detect(text))
         return {"language": detected} if detected else {}
 
 

@@ -23,7 +23,7 @@ from bot.handoff.draft import TicketDraft, transcript_from_events
 from bot.handoff.outbox import RetryPolicy, deliver_due
 from bot.handoff.senders import build_senders
 from bot.handoff.store import HandoffStore, StoreUnavailable, upgrade
-from bot.handoff.validation import InvalidInput, validate_contact, validate_name, validate_question
+from bot.handoff.validation import InvalidInput, validate_contact, validate_name_answer, validate_question
 from bot.knowledge.replies import contact_text, fact_text
 from bot.knowledge.service import get_service
 
@@ -91,6 +91,14 @@ def _has_kept_answers(tracker: Tracker) -> bool:
     take (or at the confirmation step itself), so a new handoff needs only the confirmation again."""
     answers = (tracker.get_slot(slot) for slot in ("handoff_name", "handoff_contact", "handoff_question"))
     return all(answers) and tracker.get_slot("handoff_consent") is True
+
+
+def answers_the_form(tracker: Tracker) -> bool:
+    """Whether the latest message answers one of the form's questions. A name, an address, a number or a
+    yes is no sign of the language the user wants ("Päivi" is as English as "John"), so such an answer
+    never switches the conversation's language; only an explicit request does."""
+    in_form = (tracker.active_loop or {}).get("name") == "handoff_form"
+    return in_form and tracker.get_slot("requested_slot") in FORM_SLOTS
 
 
 def _last_question(tracker: Tracker) -> str | None:
@@ -229,7 +237,8 @@ class ValidateHandoffForm(FormValidationAction):
         if value is None:  # cleared when the handoff began; nothing was said yet
             return {"handoff_name": None}
         try:
-            return {"handoff_name": validate_name(str(value or ""))}
+            # "Kyllä", a question or an address given for a name is asked again, in the form's language.
+            return {"handoff_name": validate_name_answer(str(value or ""))}
         except InvalidInput:
             dispatcher.utter_message(response="utter_invalid_name")
             return {"handoff_name": None}
