@@ -120,8 +120,9 @@ def handoff_script(n: int) -> Script:
 # The default bot (rasa init's mood bot): its intents are greet, mood_great, mood_unhappy, affirm, deny,
 # bot_challenge and goodbye; the messages are about as long as our users' and the conversations as many steps.
 DEFAULT_BOT_SCRIPTS: tuple[Script, ...] = (
+    # Each message gets a reply in its place (a "no" outside "Did that help you?" gets none from the mood bot).
     Script(
-        "mood-sad",
+        "mood-sad-helped",
         (chat("hello there, good morning to you"), chat("I am feeling very sad and unhappy today"),
          chat("yes, that did help me quite a lot"), chat("are you a bot or a real human?"),
          chat("goodbye and have a nice day")),
@@ -129,7 +130,13 @@ DEFAULT_BOT_SCRIPTS: tuple[Script, ...] = (
     Script(
         "mood-great",
         (chat("hey, good evening"), chat("I am feeling great and very happy today"),
-         chat("are you a bot or a real human?"), chat("no, not really"), chat("see you later, goodbye")),
+         chat("are you a bot or a real human?"), chat("hello again, how are you doing"),
+         chat("see you later, goodbye")),
+    ),
+    Script(
+        "mood-sad-not-helped",
+        (chat("good morning, hello"), chat("I feel really sad and down today"), chat("no, that did not help me at all"),
+         chat("are you a bot or a real human?"), chat("bye bye, see you later then")),
     ),
 )
 
