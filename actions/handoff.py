@@ -18,6 +18,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.common import language_of, send_knowledge_unavailable
+from actions.group_chat import in_group_chat, move_to_private_chat
 from bot.handoff.config import get_handoff_settings
 from bot.handoff.draft import TicketDraft, transcript_from_events
 from bot.handoff.outbox import RetryPolicy, deliver_due
@@ -126,6 +127,9 @@ class ActionHuman(Action):
         return "action_human"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        if in_group_chat(tracker):  # never the form where the whole group reads the answers
+            return [SlotSet("failed_answers", 0.0), *move_to_private_chat(
+                dispatcher, tracker, language_of(tracker), _contact(tracker))]
         opened = [SlotSet("handoff_offered", False), SlotSet("failed_answers", 0.0)]
         if _has_kept_answers(tracker):
             dispatcher.utter_message(response="utter_handoff_resume")
@@ -139,6 +143,8 @@ class ActionOfferHandoff(Action):
         return "action_offer_handoff"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        if in_group_chat(tracker):  # a "yes" would open the form in the group: the private chat's link at once
+            return move_to_private_chat(dispatcher, tracker, language_of(tracker), _contact(tracker))
         dispatcher.utter_message(response="utter_handoff_offer", buttons=YES_NO[language_of(tracker)])
         return [SlotSet("handoff_offered", True)]
 
