@@ -7,19 +7,26 @@ getMe on every message and cannot be pointed at another API address. This one:
   403, nothing processed), answers 200 at once and processes the update in a background task; an
   update_id seen lately is not processed again (Telegram resends an update it thinks was not received);
 - answers every message in a private chat, and in a group only what is addressed to the bot (see
-  telegram_updates.read_update); the Rasa conversation (sender_id) is "telegram:<chat id>", so a group
-  shares one conversation and no REST or website client reaches it;
+  telegram_updates.read_update); the Rasa conversation (sender_id) is "telegram:<chat id>", and in a
+  group "telegram:<chat id>:<member>", so each member's language and state are theirs, and no REST or
+  website client reaches either; in a group the handoff form does not run (actions/group_chat.py);
+- sends every message of a reply to the forum topic it answers;
 - refuses, with a reply saying why, a message longer than RIS3_MAX_MESSAGE_CHARS and messages faster than
   the rate limits per conversation and per Telegram user (bot/channels/limits.py; the slow-down reply at
   most once a minute per chat), and lowers the server's request size limit (bot/channels/request_size.py);
 - sends replies through the Bot API at a configurable base URL with one aiohttp session, created at
   the first call and closed when the server stops; makes no network call at start-up (the webhook is
-  registered by `bot telegram set-webhook`);
+  registered by `bot telegram set-webhook`); retries 429s, 5xx and failed connections, and keeps a reply
+  Telegram wants sent later than RIS3_TELEGRAM_MAX_RETRY_WAIT seconds (default 60) in a bounded queue
+  (telegram_api.DelayedSends);
+- logs refused requests, repeated updates, retries and failed deliveries where `bin/bot run` shows them,
+  one line a minute of each kind;
 - without a token and secret it still loads, and the webhook answers 503: `make up` works without
   Telegram.
 
 Configuration: the credentials.yml entry's token, secret, api_base and bot_username, each falling back
-to RIS3_TELEGRAM_TOKEN, RIS3_TELEGRAM_SECRET, RIS3_TELEGRAM_API_BASE, RIS3_TELEGRAM_BOT_USERNAME.
+to RIS3_TELEGRAM_TOKEN, RIS3_TELEGRAM_SECRET, RIS3_TELEGRAM_API_BASE, RIS3_TELEGRAM_BOT_USERNAME;
+RIS3_TELEGRAM_MAX_RETRY_WAIT.
 
 Runs in the Rasa runtime: Python 3.10, sanic 21.12, aiohttp 3.9, pydantic 1 (so no bot.settings).
 """
@@ -29,19 +36,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.events import UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.conversation_language import set_language
 from bot.channels.limits import SLOW_DOWN, TOO_LONG, ChannelGuard, say
+from bot.channels.log_throttle import ThrottledLog
 from bot.channels.request_size import LimitedBlueprint
-from bot.channels.telegram_api import SECRET_HEADER, BotApi, TelegramConfig
+from bot.channels.telegram_api import SECRET_HEADER, BotApi, DelayedSends, TelegramConfig
 from bot.channels.telegram_updates import (
     RESTART,
     BotIdentity,
@@ -65,21 +75,59 @@ CHANNEL_NAME = "telegram"
 GET_ME_RETRY_SECONDS = 300.0
 SLOW_DOWN_NOTICE_SECONDS = 60.0  # a flood gets one "slow down" per chat in this time, not one per message
 STOP_GRACE_SECONDS = 5.0
+# How long a reply may wait for Telegram (429s, retries) while the chat's next updates wait behind it;
+# a longer wait goes to the queue of delayed replies instead.
+MAX_RETRY_WAIT_ENV = "RIS3_TELEGRAM_MAX_RETRY_WAIT"
+DEFAULT_MAX_RETRY_WAIT = 60.0
+_LOGGERS = (__name__, "bot.channels.telegram_api", "bot.channels.telegram_updates")
+
+
+def _show_channel_logs() -> None:
+    """Rasa sets the level of its own loggers only (LOG_LEVEL: INFO unless --debug or --quiet); ours inherit
+    the root logger's, which an import made while the model loads (numpy's distutils) turns to WARNING, so
+    under `bin/bot run` the channel's INFO lines vanished. Ours follow Rasa's level (or a finer one already
+    set), unless configured otherwise."""
+    wanted = logging.getLevelName(os.environ.get("LOG_LEVEL", "INFO").upper())
+    for name in _LOGGERS:
+        channel_logger = logging.getLogger(name)
+        if channel_logger.level == logging.NOTSET:
+            level = wanted if isinstance(wanted, int) else logging.INFO
+            channel_logger.setLevel(min(level, channel_logger.getEffectiveLevel()))
+
+
+def _max_retry_wait(environ: Mapping[str, str] = os.environ) -> float:
+    raw = environ.get(MAX_RETRY_WAIT_ENV, "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_MAX_RETRY_WAIT
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        logger.warning("%s=%r is not 0-3600 seconds: %s used", MAX_RETRY_WAIT_ENV, raw, DEFAULT_MAX_RETRY_WAIT)
+        return DEFAULT_MAX_RETRY_WAIT
+    return value
 
 
 class TelegramOutput(OutputChannel):
     """Sends Rasa's replies to one chat: plain text (no parse_mode, so no reply is refused for its
     formatting), cut at 4096 characters between paragraphs, buttons as an inline keyboard under the last
-    part. In a group the first reply quotes the user's message."""
+    part. In a group the first reply quotes the user's message; in a forum every message goes to the topic
+    of the message (or button) it answers."""
 
     @classmethod
     def name(cls) -> str:
         return CHANNEL_NAME
 
-    def __init__(self, api: BotApi, payloads: CallbackPayloads, reply_to_message_id: int | None = None) -> None:
+    def __init__(
+        self,
+        api: BotApi,
+        payloads: CallbackPayloads,
+        reply_to_message_id: int | None = None,
+        thread_id: int | None = None,
+    ) -> None:
         self._api = api
         self._payloads = payloads
         self._reply_to = reply_to_message_id
+        self._thread_id = thread_id
         self.sent = 0  # for bot/channels/unanswered.py
 
     async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None) -> None:
@@ -93,6 +141,8 @@ class TelegramOutput(OutputChannel):
         chat_id = chat_of_conversation(recipient_id)
         for number, part in enumerate(parts, start=1):
             body: dict[str, Any] = {"chat_id": chat_id, "text": part}
+            if self._thread_id is not None:
+                body["message_thread_id"] = self._thread_id
             if self._reply_to is not None:
                 body["reply_parameters"] = {"message_id": self._reply_to, "allow_sending_without_reply": True}
                 self._reply_to = None
@@ -132,9 +182,11 @@ class TelegramInput(InputChannel):
         return cls(TelegramConfig.resolve(credentials))
 
     def __init__(self, config: TelegramConfig | None = None) -> None:
+        _show_channel_logs()
         self.config = config or TelegramConfig.resolve(None)
         self.problems = self.config.problems()
-        self.api = BotApi(self.config)
+        self.api = BotApi(self.config, max_retry_wait=_max_retry_wait(), delayed=DelayedSends())
+        self._log = ThrottledLog(logger)  # refused or repeated requests can come in floods
         self.updates = RecentUpdates()
         self.payloads = CallbackPayloads()
         self._username = self.config.bot_username
@@ -174,10 +226,18 @@ class TelegramInput(InputChannel):
 
     def _receive(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
         if not self.ready:
+            self._log.log(
+                "unconfigured", logging.WARNING, "Telegram webhook called, but the channel is not configured (%s): "
+                "answered 503", "; ".join(self.problems),
+            )
             return response.json({"ok": False, "description": "Telegram channel not configured"}, status=503)
         if not secret_matches(self.config.secret, request.headers.get(SECRET_HEADER)):
             # After a new secret, run `bot telegram set-webhook` again: until then Telegram sends the old one.
-            logger.info("Telegram webhook: a request without the right secret token refused")
+            self._log.log(
+                "refused", logging.WARNING, "Telegram webhook: a request from %s without the right secret token "
+                "refused (403); if RIS3_TELEGRAM_SECRET changed, run `bin/bot telegram set-webhook` again",
+                request.ip or "an unknown address",
+            )
             return response.json({"ok": False, "description": "Forbidden"}, status=403)
         try:
             update = request.json
@@ -185,9 +245,10 @@ class TelegramInput(InputChannel):
             update = None
         update_id = update.get("update_id") if isinstance(update, dict) else None
         if not isinstance(update_id, int) or isinstance(update_id, bool):
+            self._log.log("not an update", logging.WARNING, "Telegram webhook: a body that is not an update refused")
             return response.json({"ok": False, "description": "not a Telegram update"}, status=400)
         if not self.updates.first_time(update_id):
-            logger.info("Telegram update %s received again: not processed twice", update_id)
+            self._log.log("repeated", logging.INFO, "Telegram update %s received again: not processed twice", update_id)
             return response.json({"ok": True})
         query_id = callback_query_id(update)
         if query_id:  # stop the button's spinner whatever the press leads to
@@ -243,7 +304,7 @@ class TelegramInput(InputChannel):
         self, incoming: Incoming, on_new_message: Callable[[UserMessage], Awaitable[Any]], app: Any
     ) -> None:
         reply_to = incoming.message_id if incoming.in_group and not incoming.callback else None
-        output = TelegramOutput(self.api, self.payloads, reply_to)
+        output = TelegramOutput(self.api, self.payloads, reply_to, incoming.thread_id)
 
         def message(text: str) -> UserMessage:
             return UserMessage(
@@ -265,10 +326,14 @@ class TelegramInput(InputChannel):
         if incoming.seed_language:
             # Before the greeting of /start: "/greet" says nothing about the user's language.
             await set_language(app, incoming.sender_id, incoming.seed_language, output)
+        elif incoming.callback and incoming.language:
+            # A group member's first press of a button under someone else's answer: a payload says nothing
+            # about their language either.
+            await _seed_new_conversation(app, incoming.sender_id, incoming.language, output)
         await guard(on_new_message, lambda _: incoming.seed_language)(message(incoming.text))
 
     async def _slow_down(self, conversation: str, output: OutputChannel, text: str) -> None:
-        logger.info("Telegram: a message of %s refused (rate limit)", conversation)
+        self._log.log("rate limited", logging.INFO, "Telegram: a message of %s refused (rate limit)", conversation)
         if self.guard.tell_to_slow_down(conversation, SLOW_DOWN_NOTICE_SECONDS):
             await output.send_text_message(conversation, text)
 
@@ -280,4 +345,17 @@ class TelegramInput(InputChannel):
             for task in pending:
                 task.cancel()
         await self.api.close()
+        self._log.flush()
         logger.debug("Telegram channel closed")
+
+
+async def _seed_new_conversation(app: Any, sender_id: str, language: str, output: OutputChannel) -> None:
+    """Sets the language of a conversation that has no message yet (the Telegram app's language); one that
+    has keeps the language its messages gave it."""
+    agent = getattr(getattr(app, "ctx", None), "agent", None)
+    if agent is None or not agent.is_ready():
+        return
+    # Read without the conversation's lock: the chat's updates are handled one at a time (_chat_turn).
+    tracker = await agent.processor.get_tracker(sender_id)
+    if not any(isinstance(event, UserUttered) for event in tracker.events):
+        await set_language(app, sender_id, language, output)

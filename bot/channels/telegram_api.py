@@ -14,12 +14,16 @@ import json
 import logging
 import os
 import re
+import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+
+from bot.channels.log_throttle import ThrottledLog
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +99,12 @@ def load_credentials(path: Path, key: str = CHANNEL_CLASS) -> dict[str, Any] | N
 
 
 class ApiUnreachable(Exception):
-    """The Bot API did not answer (connection refused, timeout, …); the message holds no URL."""
+    """The Bot API did not answer (connection refused, timeout, …); the message holds no URL. retryable:
+    the request surely never reached Telegram (no connection), so sending it again cannot send twice."""
+
+    def __init__(self, message: str, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 @dataclass
@@ -121,11 +130,157 @@ class ApiResult:
         value = parameters.get("retry_after") if isinstance(parameters, dict) else None
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
+    @property
+    def server_error(self) -> bool:
+        """Telegram's side failed (500, 502, …): the same request may well succeed a moment later."""
+        return self.status >= 500
+
+
+# Methods whose calls wait in DelayedSends when Telegram asks for more patience than a caller can give
+# (a late answerCallbackQuery is useless: its button's spinner stopped long ago).
+DELAYABLE_METHODS = frozenset({"sendMessage"})
+
+
+@dataclass
+class _Delayed:
+    method: str
+    payload: dict[str, Any]
+    conversation: int | str | None  # for the logs
+    due: float  # time.monotonic()
+    queued_at: float
+    retries: int = 0  # calls that failed so far
+
+
+class DelayedSends:
+    """Replies Telegram asked to send later than a caller can wait (a 429 whose retry_after is over the
+    inline wait, a Bot API that keeps answering 5xx or cannot be reached): kept in memory and sent when due,
+    in order per chat (a chat's later replies wait behind them). Bounded: at most per_chat replies of a chat
+    and total in all; a reply beyond either is dropped. A reply still failing after max_retries, or that
+    would go out more than max_age seconds after it was first tried, is given up. Each outcome is logged:
+    sent after N retries, dropped because the queue is full, given up. Lost when the server stops (logged)."""
+
+    def __init__(
+        self,
+        per_chat: int = 20,
+        total: int = 500,
+        max_retries: int = 8,
+        max_age: float = 3600.0,
+        retry_delay: float = 15.0,
+    ) -> None:
+        self.per_chat = per_chat
+        self.total = total
+        self.max_retries = max_retries
+        self.max_age = max_age
+        self.retry_delay = retry_delay  # the first wait after a 5xx or no connection; doubles each time
+        self._queues: dict[Any, deque[_Delayed]] = {}
+        self._tasks: dict[Any, asyncio.Task[None]] = {}
+        self._log = ThrottledLog(logger)  # a Telegram outage fails every reply: one line a minute of each kind
+
+    def __len__(self) -> int:
+        return sum(len(queue) for queue in self._queues.values())
+
+    def holds(self, chat: Any) -> bool:
+        return bool(self._queues.get(chat))
+
+    def add(self, api: BotApi, item: _Delayed, reason: str) -> bool:
+        """Queues a call for its chat (payload's chat_id); False, logged, when a bound is reached."""
+        chat = item.payload.get("chat_id")
+        queue = self._queues.get(chat)
+        if (queue is not None and len(queue) >= self.per_chat) or len(self) >= self.total:
+            self._log.log(
+                "dropped", logging.WARNING,
+                "Telegram %s for chat %s dropped: the queue of delayed replies is full (%d for this chat, %d in all)",
+                item.method, item.conversation, len(queue or ()), len(self),
+            )
+            return False
+        self._queues.setdefault(chat, deque()).append(item)
+        wait = max(0.0, item.due - time.monotonic())
+        self._log.log(
+            "delayed", logging.WARNING, "Telegram %s for chat %s delayed (%s): queued, to be sent in %.0f s",
+            item.method, item.conversation, reason, wait,
+        )
+        if chat not in self._tasks:
+            task = asyncio.get_running_loop().create_task(self._drain(api, chat))
+            self._tasks[chat] = task
+        return True
+
+    async def _drain(self, api: BotApi, chat: Any) -> None:
+        queue = self._queues[chat]
+        try:
+            while queue:
+                item = queue[0]
+                await asyncio.sleep(max(0.0, item.due - time.monotonic()))
+                delay = await self._attempt(api, item)
+                if delay is None:
+                    queue.popleft()
+                    continue
+                item.retries += 1
+                now = time.monotonic()
+                if item.retries >= self.max_retries or now + delay - item.queued_at > self.max_age:
+                    self._log.log(
+                        "given up", logging.WARNING, "Telegram %s for chat %s given up after %s over %.0f s",
+                        item.method, item.conversation, _retries(item.retries), now - item.queued_at,
+                    )
+                    queue.popleft()
+                    continue
+                # The chat's later replies wait too: Telegram's rate limit is the chat's, not the message's.
+                item.due = now + delay
+        finally:
+            self._queues.pop(chat, None)
+            self._tasks.pop(chat, None)
+
+    async def _attempt(self, api: BotApi, item: _Delayed) -> float | None:
+        """One try of a delayed call: None when it is done with (sent, or refused for good), else the seconds
+        to wait before the next try."""
+        backoff = self.retry_delay * 2 ** min(item.retries, 10)
+        try:
+            result = await api._post(item.method, item.payload)
+        except ApiUnreachable as exc:
+            if exc.retryable:
+                return backoff
+            logger.warning("Telegram %s for chat %s failed: %s (not retried: it may have arrived)",
+                           item.method, item.conversation, exc)
+            return None
+        if result.ok:
+            logger.info(
+                "Telegram %s for chat %s sent after %s, %.0f s late",
+                item.method, item.conversation, _retries(item.retries + 1), time.monotonic() - item.queued_at,
+            )
+            return None
+        if result.status == 429 and result.retry_after is not None:
+            return result.retry_after
+        if result.server_error:
+            return backoff
+        logger.warning(
+            "Telegram %s for chat %s failed: %s %s", item.method, item.conversation, result.status,
+            result.description[:200],
+        )
+        return None
+
+    async def close(self) -> None:
+        """At server stop: what has not been sent is lost (said in the log)."""
+        waiting = len(self)
+        for task in list(self._tasks.values()):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        if waiting:
+            logger.warning("Telegram: %d delayed replies not sent: the server is stopping", waiting)
+
+
+def _retries(count: int) -> str:
+    return f"{count} {'retry' if count == 1 else 'retries'}"
+
 
 class BotApi:
     """Calls Bot API methods over one aiohttp session, created on first use (inside the running event
-    loop, so never at import or start-up) and closed by close(). A 429 is retried after its
-    parameters.retry_after as long as the waits add up to no more than max_retry_wait seconds."""
+    loop, so never at import or start-up) and closed by close().
+
+    request() retries, as long as the waits add up to no more than max_retry_wait seconds and the attempts
+    to max_attempts: a 429 after its parameters.retry_after, a 5xx (Telegram's side failed) and a connection
+    that could not be made after a backoff of backoff, 2 × backoff, 4 × backoff … seconds. With `delayed`,
+    call() hands a reply that still could not go (a longer retry_after, a longer outage) to it, to be sent
+    when due, instead of dropping it."""
 
     def __init__(
         self,
@@ -134,11 +289,16 @@ class BotApi:
         max_retry_wait: float = 60.0,
         max_attempts: int = 5,
         session: aiohttp.ClientSession | None = None,
+        backoff: float = 0.5,
+        delayed: DelayedSends | None = None,
     ) -> None:
         self._config = config
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._max_retry_wait = max_retry_wait
         self._max_attempts = max_attempts
+        self._backoff = backoff
+        self.delayed = delayed
+        self._log = ThrottledLog(logger)  # a Telegram outage fails every call: one line a minute of each kind
         # A session handed in belongs to the caller (e.g. the back office's), which closes it.
         self._session: aiohttp.ClientSession | None = session
         self._owns_session = session is None
@@ -155,6 +315,8 @@ class BotApi:
         return self._session
 
     async def close(self) -> None:
+        if self.delayed is not None:
+            await self.delayed.close()
         if self._owns_session and self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
@@ -169,43 +331,74 @@ class BotApi:
                     data = {}
                 return ApiResult(response.status, data if isinstance(data, dict) else {})
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            # Not str(exc): aiohttp's messages quote the URL, and the URL holds the token.
-            raise ApiUnreachable(f"Telegram API unreachable ({type(exc).__name__})") from exc
+            # Not str(exc): aiohttp's messages quote the URL, and the URL holds the token. Only a connection
+            # never made is surely not a message Telegram received.
+            retryable = isinstance(exc, aiohttp.ClientConnectorError)
+            raise ApiUnreachable(f"Telegram API unreachable ({type(exc).__name__})", retryable) from exc
 
     async def request(self, method: str, payload: Mapping[str, Any], chat_id: int | str | None = None) -> ApiResult:
-        """One method call, with 429s retried; raises ApiUnreachable."""
+        """One method call, with 429s, 5xx and failed connections retried; raises ApiUnreachable."""
         waited = 0.0
         attempt = 1
         while True:
-            result = await self._post(method, payload)
-            retry_after = result.retry_after
-            if (
-                result.status == 429
-                and retry_after is not None
-                and attempt < self._max_attempts
-                and waited + retry_after <= self._max_retry_wait
-            ):
-                logger.info("Telegram %s for chat %s: rate limited, retrying in %s s", method, chat_id, retry_after)
-                await asyncio.sleep(retry_after)
-                waited += retry_after
-                attempt += 1
-                continue
-            return result
+            wait: float | None
+            try:
+                result = await self._post(method, payload)
+            except ApiUnreachable as exc:
+                wait = self._backoff * 2 ** (attempt - 1)
+                if not exc.retryable or attempt >= self._max_attempts or waited + wait > self._max_retry_wait:
+                    raise
+                reason = str(exc)
+            else:
+                wait = result.retry_after if result.status == 429 else None
+                if wait is None and result.server_error:
+                    wait = self._backoff * 2 ** (attempt - 1)
+                if wait is None or attempt >= self._max_attempts or waited + wait > self._max_retry_wait:
+                    if attempt > 1 and result.ok:
+                        self._log.log("retried", logging.INFO, "Telegram %s for chat %s sent after %s",
+                                      method, chat_id, _retries(attempt - 1))
+                    return result
+                reason = f"{result.status} {result.description[:100]}"
+            self._log.log(
+                "retry", logging.INFO, "Telegram %s for chat %s: %s, retrying in %.1f s (attempt %d of %d)",
+                method, chat_id, reason, wait, attempt + 1, self._max_attempts,
+            )
+            await asyncio.sleep(wait)
+            waited += wait
+            attempt += 1
 
     async def call(self, method: str, payload: Mapping[str, Any], chat_id: int | str | None = None) -> Any:
         """A method call whose failure is logged (with the chat id, never the text) and otherwise
-        ignored: the result, or None when the call failed."""
+        ignored: the result, or None when the call failed or was left to `delayed` to send later."""
+        delayable = self.delayed is not None and method in DELAYABLE_METHODS
+        if delayable and self.delayed.holds(payload.get("chat_id")):  # type: ignore[union-attr]
+            # Earlier replies of this chat wait to be sent: this one goes after them, not before.
+            self._delay(method, payload, chat_id, 0.0, "earlier replies wait")
+            return None
         try:
             result = await self.request(method, payload, chat_id)
         except ApiUnreachable as exc:
-            logger.warning("Telegram %s for chat %s failed: %s", method, chat_id, exc)
+            if delayable and exc.retryable:
+                self._delay(method, payload, chat_id, self.delayed.retry_delay, str(exc))  # type: ignore[union-attr]
+                return None
+            self._log.log("failed", logging.WARNING, "Telegram %s for chat %s failed: %s", method, chat_id, exc)
             return None
-        if not result.ok:
-            logger.warning(
-                "Telegram %s for chat %s failed: %s %s", method, chat_id, result.status, result.description[:200]
-            )
+        if result.ok:
+            return result.result
+        if delayable and (result.server_error or (result.status == 429 and result.retry_after is not None)):
+            wait = result.retry_after if result.status == 429 else self.delayed.retry_delay  # type: ignore[union-attr]
+            self._delay(method, payload, chat_id, wait or 0.0, f"{result.status} {result.description[:100]}")
             return None
-        return result.result
+        self._log.log(
+            f"failed {result.status}", logging.WARNING, "Telegram %s for chat %s failed: %s %s",
+            method, chat_id, result.status, result.description[:200],
+        )
+        return None
+
+    def _delay(self, method: str, payload: Mapping[str, Any], chat_id: Any, wait: float, reason: str) -> None:
+        now = time.monotonic()
+        item = _Delayed(method, dict(payload), chat_id, now + wait, now)
+        self.delayed.add(self, item, reason)  # type: ignore[union-attr]
 
 
 async def set_webhook(config: TelegramConfig, url: str, drop_pending_updates: bool = False) -> ApiResult:

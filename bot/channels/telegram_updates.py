@@ -19,16 +19,30 @@ GROUP_CHATS = frozenset({"group", "supergroup"})
 PRIVATE_CHAT = "private"
 LANGUAGES = frozenset({"en", "fi"})
 CONVERSATION_PREFIX = "telegram:"  # bot/channels/conversation_ids.py
+# Telegram's stand-ins for a group's anonymous admins and for members posting as a channel: every such
+# message carries sender_chat, the chat that speaks (the group itself, or the channel).
+ANONYMOUS_SENDERS = frozenset({1087968824, 136817688})  # GroupAnonymousBot, Channel_Bot
+# Keys of a forwarded message (forward_origin since Bot API 7.0, the others before).
+_FORWARD_KEYS = ("forward_origin", "forward_from", "forward_from_chat", "forward_sender_name", "forward_date")
+_CONVERSATION = re.compile(r"(-?\d+)(?::-?\d+)?")  # <chat id>, or <chat id>:<member> in a group
 
 
 def chat_of_conversation(sender_id: str) -> int | str:
-    """The chat to send to for a conversation id ("telegram:42" -> 42); an id without the prefix as it is."""
-    chat = sender_id[len(CONVERSATION_PREFIX):] if sender_id.startswith(CONVERSATION_PREFIX) else sender_id
-    return int(chat) if chat.lstrip("-").isdigit() else chat
+    """The chat to send to for a conversation id: "telegram:42" -> 42, and a group member's
+    "telegram:-100123:42" -> -100123; an id without the prefix as it is."""
+    local = sender_id[len(CONVERSATION_PREFIX):] if sender_id.startswith(CONVERSATION_PREFIX) else sender_id
+    match = _CONVERSATION.fullmatch(local)
+    return int(match.group(1)) if match else local
+
 
 # Telegram commands and the Rasa message each one becomes.
 GREET, HELP, RESTART = "/greet", "/help", "/restart"
 COMMANDS = {"start": GREET, "help": HELP, "restart": GREET}
+# "/start handoff" (the deep link t.me/<bot>?start=handoff, optionally handoff_en / handoff_fi for the
+# language the member spoke in the group) opens the handoff form in a private chat.
+ASK_HUMAN = "/ask_human"  # domain.yml: the intent of a request for a person
+HANDOFF_START = "handoff"
+_HANDOFF_PAYLOAD = re.compile(rf"{HANDOFF_START}(?:_(en|fi))?", re.IGNORECASE)
 
 _COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?=\s|$)")
 
@@ -46,9 +60,10 @@ class BotIdentity:
 
 @dataclass(frozen=True)
 class Incoming:
-    """An update the bot answers. sender_id, the Rasa conversation, is "telegram:<chat id>" (the prefix keeps
-    REST and website clients out of it): in a group the whole group shares one conversation (and its
-    language)."""
+    """An update the bot answers. sender_id, the Rasa conversation, is "telegram:<chat id>" in a private chat
+    and "telegram:<chat id>:<member>" in a group (the prefix keeps REST and website clients out of it): in a
+    group each member has a conversation of their own, with their own language and state, while the
+    replies go to the group."""
 
     update_id: int
     chat_id: int
@@ -58,10 +73,17 @@ class Incoming:
     message_id: int | None = None  # the user's message (a reply in a group quotes it)
     command: str | None = None  # start, help or restart
     callback: bool = False  # a button press
-    user_id: int | None = None  # who wrote or pressed (for the per-user rate limit)
+    # Who wrote or pressed: the user, or for an anonymous admin or a member posting as a channel the chat
+    # they speak as (sender_chat). A group member's conversation, and the per-user rate limit.
+    user_id: int | None = None
+    thread_id: int | None = None  # the forum topic the message is in; every reply goes there
+    bot_username: str = ""  # for the handoff's link to a private chat (actions/group_chat.py)
+    start_language: str | None = None  # the language named in a "/start handoff_fi" link
 
     @property
     def sender_id(self) -> str:
+        if self.in_group and self.user_id is not None:
+            return f"{CONVERSATION_PREFIX}{self.chat_id}:{self.user_id}"
         return f"{CONVERSATION_PREFIX}{self.chat_id}"
 
     @property
@@ -81,12 +103,19 @@ class Incoming:
     @property
     def seed_language(self) -> str | None:
         """The conversation's language to set before a (re)start's greeting."""
-        return self.language if self.command in ("start", "restart") else None
+        if self.command not in ("start", "restart"):
+            return None
+        return self.start_language or self.language
 
     def metadata(self) -> dict[str, Any]:
         return {
             "language_code": self.language_code,
-            "telegram": {"chat_type": self.chat_type, "update_id": self.update_id, "message_id": self.message_id},
+            "telegram": {
+                "chat_type": self.chat_type,
+                "update_id": self.update_id,
+                "message_id": self.message_id,
+                "bot_username": self.bot_username,
+            },
         }
 
 
@@ -102,6 +131,28 @@ def chat_id_of(update: Mapping[str, Any]) -> int | None:
         message = query.get("message") if isinstance(query, dict) else None
     chat = message.get("chat") if isinstance(message, dict) else None
     return _int(chat.get("id")) if isinstance(chat, dict) else None
+
+
+def _thread_of(message: Mapping[str, Any]) -> int | None:
+    """The forum topic of a message; None in the General topic and outside forums (a non-forum group's
+    message_thread_id names a thread of replies, which sendMessage does not take)."""
+    return _int(message.get("message_thread_id")) if message.get("is_topic_message") is True else None
+
+
+def _speaker(message: Mapping[str, Any]) -> int | None:
+    """Who speaks in a message: the chat an anonymous admin or a channel speaks as, else the user; None
+    for a message the bot must not answer (another bot)."""
+    sender_chat = message.get("sender_chat")
+    if isinstance(sender_chat, dict) and _int(sender_chat.get("id")) is not None:
+        return _int(sender_chat.get("id"))
+    author = message.get("from") if isinstance(message.get("from"), dict) else {}
+    if author.get("is_bot") is True and _int(author.get("id")) not in ANONYMOUS_SENDERS:
+        return None  # other bots in a group; never answer a bot
+    return _int(author.get("id"))
+
+
+def _forwarded(message: Mapping[str, Any]) -> bool:
+    return any(message.get(key) is not None for key in _FORWARD_KEYS)
 
 
 def in_group(update: Mapping[str, Any]) -> bool:
@@ -157,14 +208,15 @@ def read_update(
 
     Private chats: every message (one without text, e.g. a sticker, gets the help). Groups and
     supergroups: only a message that mentions @username, replies to one of the bot's messages, or is a
-    command (/start, /help, /restart, also as /cmd@username; a command for another bot is left alone).
+    command (/start, /help, /restart, also as /cmd@username; a command for another bot is left alone);
+    also from anonymous admins and members posting as a channel. A forwarded message is never a command.
     A button press (callback_query) sends its button's payload.
     """
     update_id = _int(update.get("update_id"))
     if update_id is None:
         return None
     if isinstance(update.get("callback_query"), dict):
-        return _read_callback(update_id, update["callback_query"], decode_callback)
+        return _read_callback(update_id, update["callback_query"], decode_callback, me.username)
     message = update.get("message")
     if not isinstance(message, dict):
         return None  # edited messages, channel posts, …: not subscribed to, not answered
@@ -173,27 +225,35 @@ def read_update(
     chat_type = chat.get("type") if isinstance(chat, dict) else None
     if chat_id is None or chat_type not in GROUP_CHATS | {PRIVATE_CHAT}:
         return None
+    if message.get("is_automatic_forward") is True:
+        return None  # a channel's post copied into its discussion group: nobody asked the bot anything
+    speaker = _speaker(message)
     author = message.get("from") if isinstance(message.get("from"), dict) else {}
-    if author.get("is_bot") is True:
-        return None  # other bots in a group; never answer a bot
+    if speaker is None and author:
+        return None
     language_code = author.get("language_code") if isinstance(author.get("language_code"), str) else None
     raw = message.get("text") if isinstance(message.get("text"), str) else message.get("caption")
     text = raw.strip() if isinstance(raw, str) else ""
 
-    def incoming(rasa_text: str, command: str | None = None) -> Incoming:
+    def incoming(rasa_text: str, command: str | None = None, start_language: str | None = None) -> Incoming:
         return Incoming(
             update_id, chat_id, str(chat_type), rasa_text, language_code, _int(message.get("message_id")), command,
-            user_id=_int(author.get("id")),
+            user_id=speaker, thread_id=_thread_of(message), bot_username=me.username, start_language=start_language,
         )
 
     in_group = chat_type in GROUP_CHATS
-    command = _COMMAND.match(text)
+    command = None if _forwarded(message) else _COMMAND.match(text)
     if command:
         name, target = command.group(1).lower(), command.group(2)
         ours = bool(target) and bool(me.username) and target.lower() == me.username.lower()
         # /cmd@other_bot is for another bot; with our name unknown, only a private chat is surely ours.
         if target and not ours and (in_group or me.username):
             return None
+        handoff = _HANDOFF_PAYLOAD.fullmatch(text[command.end():].strip())
+        if name == "start" and handoff and not in_group:
+            # Never in a group: the form asks for a name and contact details.
+            language = handoff.group(1).lower() if handoff.group(1) else None
+            return incoming(ASK_HUMAN, name, language)
         if name in COMMANDS:
             return incoming(COMMANDS[name], name)
         if in_group and not target:
@@ -211,7 +271,7 @@ def read_update(
 
 
 def _read_callback(
-    update_id: int, query: Mapping[str, Any], decode: Callable[[str, Any], str | None] | None
+    update_id: int, query: Mapping[str, Any], decode: Callable[[str, Any], str | None] | None, username: str = ""
 ) -> Incoming | None:
     message = query.get("message") if isinstance(query.get("message"), dict) else {}
     chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
@@ -224,9 +284,10 @@ def _read_callback(
         return None
     author = query.get("from") if isinstance(query.get("from"), dict) else {}
     language_code = author.get("language_code") if isinstance(author.get("language_code"), str) else None
+    # The presser's conversation: in a group the answer is theirs, in their language.
     return Incoming(
         update_id, chat_id, str(chat.get("type") or PRIVATE_CHAT), text, language_code, None, None, callback=True,
-        user_id=_int(author.get("id")),
+        user_id=_int(author.get("id")), thread_id=_thread_of(message), bot_username=username,
     )
 
 

@@ -3,7 +3,8 @@
 The stand-in runs an aiohttp server in its own thread (so synchronous tests and a Rasa server in another
 process can both use it), records every call with its arrival time, checks what Telegram would check
 (the token in the path, a non-empty text of at most 4096 UTF-16 units, callback_data of at most 64
-bytes, no parse_mode to trip over), and answers 429 with parameters.retry_after when told to.
+bytes, no parse_mode to trip over), answers 429 with parameters.retry_after or a 5xx when told to, and
+keeps the webhook's state for getWebhookInfo.
 """
 
 from __future__ import annotations
@@ -49,12 +50,18 @@ class Call:
         return [button for row in markup.get("inline_keyboard") or [] for button in row]
 
 
+    @property
+    def thread_id(self) -> Any:
+        return self.body.get("message_thread_id")
+
+
 @dataclass
 class _Failure:
     method: str
     chat_id: Any
-    retry_after: float
+    retry_after: float | None
     times: int
+    status: int = 429
 
 
 @dataclass
@@ -66,6 +73,9 @@ class FakeBotApi:
     _failures: list[_Failure] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _message_ids: itertools.count = field(default_factory=lambda: itertools.count(50_000))
+    # What getWebhookInfo answers; setWebhook sets the url and update types.
+    webhook: dict[str, Any] = field(default_factory=lambda: {
+        "url": "", "has_custom_certificate": False, "pending_update_count": 0})
 
     @property
     def base_url(self) -> str:
@@ -75,6 +85,15 @@ class FakeBotApi:
     def fail_with_429(self, method: str, chat_id: Any, retry_after: float = 1, times: int = 1) -> None:
         with self._lock:
             self._failures.append(_Failure(method, chat_id, retry_after, times))
+
+    def fail_with(self, status: int, method: str, chat_id: Any, times: int = 1) -> None:
+        """Answers the next `times` calls of method for chat_id with this HTTP status (e.g. 500, 502)."""
+        with self._lock:
+            self._failures.append(_Failure(method, chat_id, None, times, status))
+
+    def set_webhook_info(self, **fields: Any) -> None:
+        with self._lock:
+            self.webhook.update(fields)
 
     def snapshot(self) -> list[Call]:
         with self._lock:
@@ -134,6 +153,9 @@ class FakeBotApi:
             for failure in self._failures:
                 if failure.times > 0 and failure.method == call.method and failure.chat_id == call.chat_id:
                     failure.times -= 1
+                    if failure.status != 429:
+                        return failure.status, {"ok": False, "error_code": failure.status,
+                                                "description": "Internal Server Error"}
                     description = f"Too Many Requests: retry after {failure.retry_after:g}"
                     return 429, {
                         "ok": False, "error_code": 429, "description": description,
@@ -145,7 +167,13 @@ class FakeBotApi:
             ok = isinstance(call.body.get("callback_query_id"), str)
             return (200, {"ok": True, "result": True}) if ok else _bad("query id is empty")
         if call.method == "setWebhook":
+            with self._lock:
+                self.webhook.update(url=call.body.get("url", ""), allowed_updates=call.body.get("allowed_updates"),
+                                    max_connections=call.body.get("max_connections", 40))
             return 200, {"ok": True, "result": True, "description": "Webhook was set"}
+        if call.method == "getWebhookInfo":
+            with self._lock:
+                return 200, {"ok": True, "result": dict(self.webhook)}
         if call.method == "getMe":
             return 200, {"ok": True, "result": {"id": BOT_ID, "is_bot": True, "first_name": "RIS3",
                                                 "username": self.username}}
@@ -173,6 +201,8 @@ class FakeBotApi:
         }
         if body.get("reply_markup"):
             message["reply_markup"] = body["reply_markup"]
+        if body.get("message_thread_id") is not None:
+            message.update(message_thread_id=body["message_thread_id"], is_topic_message=True)
         return 200, {"ok": True, "result": message}
 
     def start(self) -> FakeBotApi:
@@ -227,6 +257,11 @@ def new_group_chat() -> int:
     return -1_001_000_000_000 - next(_ids)
 
 
+# Telegram's senders of an anonymous group admin's and of a channel's messages in a group.
+GROUP_ANONYMOUS_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+CHANNEL_BOT = {"id": 136817688, "is_bot": True, "first_name": "Channel", "username": "Channel_Bot"}
+
+
 def user(user_id: int, language_code: str | None = "en") -> dict[str, Any]:
     person: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Aino", "last_name": "Esimerkki",
                               "username": f"aino_{user_id}"}
@@ -257,11 +292,17 @@ def message_update(
     reply_to: dict[str, Any] | None = None,
     update_id: int | None = None,
     username: str = BOT_USERNAME,
+    thread_id: int | None = None,
+    sender: dict[str, Any] | None = None,
+    sender_chat: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A `message` update: a private chat for a positive chat id, a supergroup for a negative one."""
-    sender = user(user_id or (chat_id if chat_id > 0 else 424242), language_code)
+    """A `message` update: a private chat for a positive chat id, a supergroup for a negative one (a forum
+    with thread_id: the message is in that topic). sender replaces the `from` user, sender_chat is the
+    chat an anonymous admin or a channel speaks as; extra is merged into the message."""
+    sender = sender or user(user_id or (chat_id if chat_id > 0 else 424242), language_code)
     if chat_id > 0:
-        chat = {"id": chat_id, "first_name": "Aino", "last_name": "Esimerkki", "username": sender["username"],
+        chat = {"id": chat_id, "first_name": "Aino", "last_name": "Esimerkki", "username": sender.get("username"),
                 "type": "private"}
     else:
         chat = {"id": chat_id, "title": "RIS3 partners", "type": "supergroup"}
@@ -272,6 +313,12 @@ def message_update(
         "date": int(time.time()),
         "text": text,
     }
+    if thread_id is not None:
+        chat["is_forum"] = True
+        message.update(message_thread_id=thread_id, is_topic_message=True)
+    if sender_chat is not None:
+        message["sender_chat"] = sender_chat
+    message.update(extra or {})
     entities = _entities(text, username)
     if entities:
         message["entities"] = entities
@@ -294,6 +341,9 @@ def bot_message(sent: Call) -> dict[str, Any]:
     }
     if sent.body.get("reply_markup"):
         message["reply_markup"] = sent.body["reply_markup"]
+    if sent.thread_id is not None:
+        chat["is_forum"] = True
+        message.update(message_thread_id=sent.thread_id, is_topic_message=True)
     return message
 
 

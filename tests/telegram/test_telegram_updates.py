@@ -10,6 +10,7 @@ import pytest
 
 from bot.channels.telegram_api import DEFAULT_API_BASE, TelegramConfig
 from bot.channels.telegram_updates import (
+    ASK_HUMAN,
     GREET,
     HELP,
     MAX_MESSAGE,
@@ -18,6 +19,7 @@ from bot.channels.telegram_updates import (
     RecentUpdates,
     callback_query_id,
     chat_id_of,
+    chat_of_conversation,
     inline_keyboard,
     read_update,
     secret_matches,
@@ -25,7 +27,14 @@ from bot.channels.telegram_updates import (
     strip_mention,
     utf16_len,
 )
-from tests.telegram.telegram_standin import BOT_ID, BOT_USERNAME, message_update
+from tests.telegram.telegram_standin import (
+    BOT_ID,
+    BOT_USERNAME,
+    CHANNEL_BOT,
+    GROUP_ANONYMOUS_BOT,
+    message_update,
+    user,
+)
 
 ME = BotIdentity(BOT_USERNAME, BOT_ID)
 PRIVATE = 123456789
@@ -142,7 +151,8 @@ def test_group_message_with_mention_is_answered_without_the_mention(text: str, r
     incoming = read(message_update(GROUP, text))
     assert incoming is not None
     assert incoming.text == rasa_text
-    assert incoming.in_group and incoming.sender_id == f"telegram:{GROUP}"  # the group shares one conversation
+    # Each member has a conversation of their own (message_update's group member is 424242).
+    assert incoming.in_group and incoming.sender_id == f"telegram:{GROUP}:424242"
 
 
 def test_group_reply_to_the_bot_is_answered() -> None:
@@ -179,6 +189,109 @@ def test_malformed_updates_are_left_alone() -> None:
 def test_strip_mention_leaves_other_text_alone() -> None:
     assert strip_mention(f"@{BOT_USERNAME}   tell me   more", BOT_USERNAME) == "tell me more"
     assert strip_mention("no mention here", BOT_USERNAME) == "no mention here"
+
+
+# --- a group member's own conversation (issue 12, items 1 and 9) -----------------------------------
+def test_each_group_member_has_a_conversation_of_their_own() -> None:
+    aino = read(message_update(GROUP, f"@{BOT_USERNAME} mitkä ovat painopisteet?", user_id=111, language_code="fi"))
+    bob = read(message_update(GROUP, f"@{BOT_USERNAME} what are the priorities?", user_id=222))
+    assert aino is not None and bob is not None
+    assert (aino.sender_id, bob.sender_id) == (f"telegram:{GROUP}:111", f"telegram:{GROUP}:222")
+    # Replies still go to the group, for either form of conversation id.
+    assert chat_of_conversation(aino.sender_id) == GROUP and chat_of_conversation(f"telegram:{GROUP}") == GROUP
+    assert chat_of_conversation(f"telegram:{PRIVATE}") == PRIVATE
+    assert chat_of_conversation("rest:someone") == "rest:someone"
+    # A private chat is the user's conversation, as before.
+    assert read(message_update(PRIVATE, "hello", user_id=PRIVATE)).sender_id == f"telegram:{PRIVATE}"  # type: ignore[union-attr]
+
+
+def test_a_button_press_in_a_group_is_the_pressers_in_their_language() -> None:
+    press = callback('/answer_fact{"fact_id":"priorities_all"}', GROUP)  # pressed by user 1, a Finnish app
+    incoming = read(press)
+    assert incoming is not None and incoming.sender_id == f"telegram:{GROUP}:1" and incoming.language == "fi"
+
+
+def test_the_channel_tells_the_actions_the_chat_type_and_its_username() -> None:
+    incoming = read(message_update(GROUP, f"@{BOT_USERNAME} I want to talk to a person"))
+    assert incoming is not None
+    assert incoming.metadata()["telegram"]["chat_type"] == "supergroup"
+    assert incoming.metadata()["telegram"]["bot_username"] == BOT_USERNAME
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("/start handoff", None), ("/start handoff_fi", "fi"), ("/start HANDOFF_EN", "en"),
+     (f"/start@{BOT_USERNAME} handoff", None)],
+)
+def test_start_handoff_in_a_private_chat_asks_for_a_person(text: str, language: str | None) -> None:
+    incoming = read(message_update(PRIVATE, text, language_code="de"))
+    assert incoming is not None and incoming.text == ASK_HUMAN and incoming.command == "start"
+    assert incoming.seed_language == language  # the link's language, else Telegram's (de: none of ours)
+    assert read(message_update(PRIVATE, text, language_code="fi")).seed_language == (language or "fi")  # type: ignore[union-attr]
+
+
+def test_start_handoff_in_a_group_only_greets() -> None:
+    for text in ("/start handoff", f"/start@{BOT_USERNAME} handoff_fi"):
+        incoming = read(message_update(GROUP, text))
+        assert incoming is not None and incoming.text == GREET, text
+    assert read(message_update(PRIVATE, "/start something-else")).text == GREET  # type: ignore[union-attr]
+
+
+# --- forwarded messages, anonymous admins, channels (issue 12, items 6 and 9) ------------------------
+@pytest.mark.parametrize(
+    "forward",
+    [{"forward_origin": {"type": "user", "date": 1732730000, "sender_user": user(999)}, "forward_date": 1732730000},
+     {"forward_from": user(999), "forward_date": 1732730000},
+     {"forward_sender_name": "Hidden Person", "forward_date": 1732730000}],
+)
+def test_a_forwarded_command_is_text(forward: dict) -> None:
+    incoming = read(message_update(PRIVATE, "/start", extra=forward))
+    assert incoming is not None and incoming.command is None and incoming.text == "/start"
+    assert incoming.seed_language is None
+    # In a group it is neither a command nor addressed to the bot.
+    assert read(message_update(GROUP, "/start", extra=forward)) is None
+    assert read(message_update(GROUP, f"/help@{BOT_USERNAME}", extra=forward)) is None
+
+
+def test_anonymous_admin_is_answered_as_the_group_it_speaks_as() -> None:
+    group_chat = {"id": GROUP, "title": "RIS3 partners", "type": "supergroup"}
+    update = message_update(GROUP, f"@{BOT_USERNAME} what are the priorities?", sender=GROUP_ANONYMOUS_BOT,
+                            sender_chat=group_chat)
+    incoming = read(update)
+    assert incoming is not None and incoming.text == "what are the priorities?"
+    assert incoming.user_id == GROUP and incoming.sender_id == f"telegram:{GROUP}:{GROUP}"
+    command = read(message_update(GROUP, f"/help@{BOT_USERNAME}", sender=GROUP_ANONYMOUS_BOT, sender_chat=group_chat))
+    assert command is not None and command.text == HELP
+    # Not addressed to the bot: left alone like anyone's.
+    assert read(message_update(GROUP, "what are the priorities?", sender=GROUP_ANONYMOUS_BOT,
+                               sender_chat=group_chat)) is None
+
+
+def test_member_posting_as_a_channel_is_answered_as_that_channel() -> None:
+    channel = {"id": -1002222333444, "title": "Kymenlaakso news", "type": "channel"}
+    incoming = read(message_update(GROUP, f"@{BOT_USERNAME} when was the strategy published?", sender=CHANNEL_BOT,
+                                   sender_chat=channel))
+    assert incoming is not None and incoming.sender_id == f"telegram:{GROUP}:{channel['id']}"
+    # The channel's own posts copied into its discussion group are nobody asking the bot.
+    automatic = message_update(GROUP, f"@{BOT_USERNAME} news", sender=CHANNEL_BOT, sender_chat=channel,
+                               extra={"is_automatic_forward": True})
+    assert read(automatic) is None
+    # Any other bot is still left alone.
+    other = {"id": 5550001, "is_bot": True, "first_name": "Other", "username": "other_bot"}
+    assert read(message_update(GROUP, f"@{BOT_USERNAME} hello", sender=other)) is None
+
+
+# --- forum topics (issue 12, item 5) ---------------------------------------------------------------
+def test_forum_topic_of_a_message_and_of_a_button_press() -> None:
+    in_topic = read(message_update(GROUP, f"@{BOT_USERNAME} what are the priorities?", thread_id=77))
+    assert in_topic is not None and in_topic.thread_id == 77
+    assert read(message_update(GROUP, f"@{BOT_USERNAME} what are the priorities?")).thread_id is None  # type: ignore[union-attr]
+    # In a group without topics message_thread_id names a thread of replies, which sendMessage refuses.
+    reply_thread = message_update(GROUP, f"@{BOT_USERNAME} and the timeline?", extra={"message_thread_id": 12})
+    assert read(reply_thread).thread_id is None  # type: ignore[union-attr]
+    press = callback("/help", GROUP)
+    press["callback_query"]["message"].update(message_thread_id=77, is_topic_message=True)
+    assert read(press).thread_id == 77  # type: ignore[union-attr]
 
 
 # --- button presses -------------------------------------------------------------------------------
