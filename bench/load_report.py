@@ -54,6 +54,9 @@ def peaks_summary(peaks: Peaks, wall: float) -> dict[str, Any]:
         name: {
             "peak_rss_mb": peaks.rss.get(name, 0) / MB,
             "cpu_percent": 100 * (peaks.cpu_end.get(name, 0) - peaks.cpu_start.get(name, 0)) / wall if wall else 0,
+            "runqueue_percent": (
+                100 * (peaks.wait_end.get(name, 0) - peaks.wait_start.get(name, 0)) / wall if wall else 0
+            ),
             "processes": peaks.processes.get(name, 0),
         }
         for name in peaks.pids
@@ -86,10 +89,11 @@ def series_table(rows: list[tuple[str, dict[str, Any]]]) -> list[str]:
 
 
 def process_table(rows: list[tuple[str, dict[str, Any]]]) -> list[str]:
-    lines = [f"  {'process (with children)':26} {'CPU':>6} {'peak RSS':>10} {'processes':>10}"]
+    lines = [f"  {'process (with children)':26} {'CPU':>6} {'CPU wait':>9} {'peak RSS':>10} {'processes':>10}"]
     for label, p in rows:
         lines.append(
-            f"  {label:26} {p['cpu_percent']:5.0f}% {p['peak_rss_mb']:7.0f} MB {p['processes']:10d}"
+            f"  {label:26} {p['cpu_percent']:5.0f}% {p['runqueue_percent']:8.0f}% {p['peak_rss_mb']:7.0f} MB "
+            f"{p['processes']:10d}"
         )
     return lines
 

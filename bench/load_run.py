@@ -250,6 +250,8 @@ class Peaks:
     processes: dict[str, int] = field(default_factory=dict)
     cpu_start: dict[str, float] = field(default_factory=dict)
     cpu_end: dict[str, float] = field(default_factory=dict)
+    wait_start: dict[str, float] = field(default_factory=dict)
+    wait_end: dict[str, float] = field(default_factory=dict)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def _take(self) -> dict[str, proc_stats.TreeSample]:
@@ -263,6 +265,7 @@ class Peaks:
         # Reading /proc in a thread: a blocked event loop would add to the latencies the users measure.
         first = await asyncio.to_thread(self._take)
         self.cpu_start = {name: s.cpu_seconds for name, s in first.items()}
+        self.wait_start = {name: s.runqueue_seconds for name, s in first.items()}
         while True:
             try:
                 await asyncio.wait_for(self._stop.wait(), self.every)
@@ -271,6 +274,7 @@ class Peaks:
                 await asyncio.to_thread(self._take)
         last = await asyncio.to_thread(self._take)
         self.cpu_end = {name: s.cpu_seconds for name, s in last.items()}
+        self.wait_end = {name: s.runqueue_seconds for name, s in last.items()}
 
     def finish(self) -> None:
         self._stop.set()

@@ -21,6 +21,9 @@ class TreeSample:
     rss_bytes: int
     cpu_seconds: float
     processes: int
+    # Time the tree's threads were ready to run but waited for a CPU (the scheduler's run queue): high when
+    # other work on the machine takes the cores, so that a slow reply is not blamed on the bot alone.
+    runqueue_seconds: float = 0.0
 
 
 def _parent_map() -> dict[int, int]:
@@ -73,6 +76,21 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def _runqueue_seconds(pid: int) -> float:
+    total = 0
+    try:
+        threads = list((PROC / str(pid) / "task").iterdir())
+    except OSError:
+        return 0.0
+    for thread in threads:
+        try:
+            # schedstat: time on the CPU, time waiting on a run queue (both ns), time slices.
+            total += int((thread / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1e9
+
+
 def sample(pids: dict[str, int], apart: frozenset[int] = frozenset()) -> dict[str, TreeSample]:
     """One sample per named process: its tree's summed resident memory and CPU time so far. A named process
     below another one or in `apart` (the servers are children of the benchmark's own process) counts only in
@@ -85,6 +103,7 @@ def sample(pids: dict[str, int], apart: frozenset[int] = frozenset()) -> dict[st
             rss_bytes=sum(_rss_bytes(p) for p in members),
             cpu_seconds=sum(_cpu_seconds(p) for p in members),
             processes=len(members),
+            runqueue_seconds=sum(_runqueue_seconds(p) for p in members),
         )
     return out
 
