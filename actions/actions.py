@@ -42,12 +42,15 @@ def _service(dispatcher: CollectingDispatcher) -> KnowledgeService | None:
         return None
 
 
-def _send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
-    dispatcher.utter_message(
-        response=reply.response,
-        buttons=[{"title": b.title, "payload": b.payload} for b in reply.buttons],
-        **reply.variables,
-    )
+# Telegram opens only http(s) links from a button and refuses a message with a tel: one; its apps make the
+# phone number in the text itself tappable instead.
+_LINK_SCHEMES = {"telegram": ("https://", "http://")}
+
+
+def _send(dispatcher: CollectingDispatcher, reply: Reply, channel: str | None = None) -> None:
+    schemes = _LINK_SCHEMES.get(channel or "")
+    buttons = [b for b in reply.buttons if not (b.url and schemes and not b.url.startswith(schemes))]
+    dispatcher.utter_message(response=reply.response, buttons=[b.as_message() for b in buttons], **reply.variables)
 
 
 class ValidateSlotMappings(ValidationAction):
@@ -101,9 +104,11 @@ class ActionAnswer(Action):
             if failures >= FAILURES_BEFORE_OFFER:
                 # Twice in a row the bot could not help: offer the project manager instead of the menu.
                 reply.response = "utter_dont_know_offer"
-                reply.buttons = [Button(b["title"], b["payload"]) for b in YES_NO[language]]
+                # Yes or no first; the phone number the offer gives stays a link.
+                yes_no = [Button(b["title"], b["payload"]) for b in YES_NO[language]]
+                reply.buttons = yes_no + [b for b in reply.buttons if b.url]
                 events.append(SlotSet("handoff_offered", True))
-        _send(dispatcher, reply)
+        _send(dispatcher, reply, tracker.get_latest_input_channel())
         return events
 
 
@@ -125,7 +130,7 @@ class _MenuReply:
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
         service = _service(dispatcher)
         buttons = menu_buttons(service.index, language_of(tracker)) if service else []
-        _send(dispatcher, Reply(self.response, buttons=buttons))
+        _send(dispatcher, Reply(self.response, buttons=buttons), tracker.get_latest_input_channel())
         return []
 
 

@@ -1,10 +1,11 @@
 """Turning a retrieval decision into what the bot says: a domain response to fill, the facts that
-fill it, the source to cite and the follow-up buttons. Channel-independent and free of Rasa imports
-so that it is tested on its own."""
+fill it, the source to cite, its links and the follow-up buttons. Channel-independent and free of Rasa
+imports so that it is tested on its own."""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 from bot.knowledge.index import KnowledgeIndex
@@ -16,8 +17,15 @@ DEFAULT_LANGUAGE = "en"
 
 @dataclass(frozen=True)
 class Button:
+    """A quick reply that sends its payload, or a link (url) that opens: links come only from knowledge/."""
+
     title: str
-    payload: str
+    payload: str = ""
+    url: str = ""
+
+    def as_message(self) -> dict[str, str]:
+        """The button as Rasa carries it; the channels turn one with a url into a link."""
+        return {"title": self.title, "url": self.url} if self.url else {"title": self.title, "payload": self.payload}
 
 
 @dataclass
@@ -29,6 +37,30 @@ class Reply:
     fact_id: str | None = None
     source_id: str | None = None
     answered: bool = False
+
+
+# An international phone number as the knowledge writes it: "+358 44 747 8512".
+_PHONE = re.compile(r"(?<![\w+])\+\d{1,3}(?:[ \u00a0-]?\d){4,13}(?![\d-])")
+
+
+def phone_buttons(text: str) -> list[Button]:
+    """A tap-to-call link for each phone number in a text from knowledge/ (never in one a user typed)."""
+    buttons: list[Button] = []
+    for match in _PHONE.finditer(text):
+        digits = re.sub(r"\D", "", match.group())
+        if 7 <= len(digits) <= 15 and all(b.url != f"tel:+{digits}" for b in buttons):
+            buttons.append(Button(" ".join(match.group().split()), url=f"tel:+{digits}"))
+    return buttons
+
+
+def link_buttons(index: KnowledgeIndex, source: Source, text: str, documents: tuple[str, ...] = ()) -> list[Button]:
+    """The links of an answer: the documents it speaks of and its source page, where their addresses are
+    configured in knowledge/sources.yml, and the phone numbers it gives."""
+    known = index.knowledge.documents
+    links = [Button(known[d].title, url=known[d].url) for d in documents if known[d].url]
+    if source.url:
+        links.append(Button(source.title, url=source.url))
+    return links + phone_buttons(text)
 
 
 def fact_payload(fact_id: str) -> str:
@@ -54,7 +86,8 @@ def _fact_source(index: KnowledgeIndex, fact: Fact) -> Source:
 def fact_reply(index: KnowledgeIndex, fact_id: str, lang: str, not_named: list[str] | None = None) -> Reply:
     fact = index.facts[fact_id]
     source = _fact_source(index, fact)
-    variables = {"answer": _localised(fact.text, lang), "source": source.citation}
+    answer = _localised(fact.text, lang)
+    variables = {"answer": answer, "source": source.citation}
     response = "utter_answer"
     if not_named:
         response = "utter_not_named"
@@ -62,7 +95,7 @@ def fact_reply(index: KnowledgeIndex, fact_id: str, lang: str, not_named: list[s
     return Reply(
         response=response,
         variables=variables,
-        buttons=fact_buttons(index, fact.follow_ups, lang),
+        buttons=link_buttons(index, source, answer, fact.documents) + fact_buttons(index, fact.follow_ups, lang),
         fact_id=fact.id,
         source_id=source.id,
         answered=True,
@@ -79,10 +112,11 @@ def contact_text(index: KnowledgeIndex, lang: str) -> str:
 
 def dont_know_reply(index: KnowledgeIndex, lang: str) -> Reply:
     contact = index.facts[index.knowledge.contact]
+    text = _localised(contact.text, lang)
     return Reply(
         response="utter_dont_know",
-        variables={"contact": _localised(contact.text, lang)},
-        buttons=menu_buttons(index, lang),
+        variables={"contact": text},
+        buttons=phone_buttons(text) + menu_buttons(index, lang),
         fact_id=contact.id,
         source_id=_fact_source(index, contact).id,
     )
@@ -99,7 +133,7 @@ def reply_for(decision: Decision, index: KnowledgeIndex, lang: str) -> Reply:
     return Reply(
         response="utter_passage",
         variables={"answer": passage.text, "source": source.citation},
-        buttons=menu_buttons(index, lang),
+        buttons=link_buttons(index, source, passage.text) + menu_buttons(index, lang),
         source_id=source.id,
         answered=True,
     )

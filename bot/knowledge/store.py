@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -21,6 +22,17 @@ class KnowledgeError(Exception):
 
 
 @dataclass(frozen=True)
+class Document:
+    """A file the source offers for download (the brochure), named as the source names it."""
+
+    id: str
+    name: str
+    title: str
+    # Where it can be downloaded; empty until known (an address is never guessed).
+    url: str = ""
+
+
+@dataclass(frozen=True)
 class Source:
     id: str
     path: Path
@@ -30,6 +42,9 @@ class Source:
     publisher: str
     text: str
     not_content: tuple[str, ...] = ()
+    # The published page's own address, linked under the answers that cite it; empty until known.
+    url: str = ""
+    documents: tuple[Document, ...] = ()
 
     @property
     def citation(self) -> str:
@@ -58,6 +73,8 @@ class Fact:
     overview: bool = False
     # Languages whose text translates the quoted source rather than restating it in its own language.
     translated: tuple[str, ...] = ()
+    # Documents (ids from sources.yml) the answer speaks of; linked under it when their address is known.
+    documents: tuple[str, ...] = ()
 
 
 @dataclass
@@ -69,6 +86,10 @@ class Knowledge:
     # The fact offered whenever the bot cannot help: how to reach a person.
     contact: str = ""
     files: list[Path] = field(default_factory=list)
+
+    @property
+    def documents(self) -> dict[str, Document]:
+        return {d.id: d for source in self.sources.values() for d in source.documents}
 
     def content_hash(self) -> str:
         """Hash of every file the index is built from; the index is stale when it changes."""
@@ -89,6 +110,31 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise KnowledgeError(f"{path}: expected a mapping at the top level")
     return data
+
+
+def _web_address(where: str, value: Any) -> str:
+    """An http(s) address from sources.yml, or "" when none is configured. Anything else (a javascript: or
+    tel: link, a relative path, text with spaces) is refused: these become links users open."""
+    if value is None or value == "":
+        return ""
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("https", "http") or not parts.netloc or any(c.isspace() for c in value):
+        raise KnowledgeError(f"{where}: url {value!r} is not an http(s) address")
+    return value
+
+
+def _documents(source_id: str, entries: Any, text: str) -> tuple[Document, ...]:
+    documents = []
+    for entry in entries or []:
+        where = f"source {source_id}: document {entry.get('id') if isinstance(entry, dict) else entry!r}"
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) and entry[k] for k in ("id", "name")):
+            raise KnowledgeError(f"{where}: needs an `id` and the file's `name` as the page gives it")
+        # The file's name is a claim about the source like any quote: it must stand in the text.
+        if fold(entry["name"]) not in fold(text):
+            raise KnowledgeError(f"{where}: {entry['name']!r} is not in the source's text")
+        title = entry.get("title") or entry["name"]
+        documents.append(Document(entry["id"], entry["name"], str(title), _web_address(where, entry.get("url"))))
+    return tuple(documents)
 
 
 def load_sources(root: Path) -> tuple[dict[str, Source], list[Path]]:
@@ -114,11 +160,18 @@ def load_sources(root: Path) -> tuple[dict[str, Source], list[Path]]:
             publisher=entry["publisher"],
             text=text,
             not_content=tuple(entry.get("not_content") or ()),
+            url=_web_address(f"source {entry['id']}", entry.get("url")),
+            documents=_documents(entry["id"], entry.get("documents"), text),
         )
         # The metadata the bot cites is itself a claim about the source, so it is checked too.
         for label in ("title", "updated", "publisher"):
             if fold(entry[label]) not in fold(text):
                 raise KnowledgeError(f"source {source.id}: {label} {entry[label]!r} is not in {path.name}")
+        known = {d.id for other in sources.values() for d in other.documents}
+        for document in source.documents:
+            if document.id in known:
+                raise KnowledgeError(f"source {source.id}: document {document.id!r} is listed twice")
+            known.add(document.id)
         sources[source.id] = source
         files.append(path)
     if not sources:
@@ -171,6 +224,7 @@ def _parse_fact(raw: dict[str, Any], sources: dict[str, Source]) -> Fact:
         follow_ups=tuple(raw.get("follow_ups") or ()),
         overview=bool(raw.get("overview", False)),
         translated=tuple(raw.get("translated") or ()),
+        documents=tuple(raw.get("documents") or ()),
     )
 
 
@@ -196,6 +250,10 @@ def check_facts(facts: dict[str, Fact], sources: dict[str, Source]) -> None:
         for target in fact.follow_ups:
             if target not in facts:
                 raise KnowledgeError(f"fact {fact.id}: follow-up {target!r} is not a fact")
+        documents = {d.id for s in sources.values() for d in s.documents}
+        for document in fact.documents:
+            if document not in documents:
+                raise KnowledgeError(f"fact {fact.id}: document {document!r} is not listed in sources.yml")
 
 
 def load_knowledge(root: Path) -> Knowledge:

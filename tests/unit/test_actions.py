@@ -20,6 +20,7 @@ from bot.knowledge.service import KnowledgeService
 
 CONTACT_NAME = "Petri Tolmunen"
 CONTACT_PHONE = "+358 44 747 8512"
+TEL = {"title": CONTACT_PHONE, "url": "tel:+358447478512"}
 PRIORITIES = (
     "smart and green logistics",
     "renewable materials and energy",
@@ -120,7 +121,8 @@ def test_button_payload_answers_that_fact(actions: ModuleType, index: KnowledgeI
     assert message["answer"] == index.facts["contact_email"].text["en"]
     assert "@" not in message["answer"]
     assert CONTACT_PHONE in message["answer"]
-    assert message["buttons"] == as_dicts(index, index.facts["contact_email"].follow_ups)
+    # The number it gives is a tap-to-call link; then the follow-ups.
+    assert message["buttons"] == [TEL, *as_dicts(index, index.facts["contact_email"].follow_ups)]
 
 
 def test_button_payload_does_not_use_retrieval(
@@ -161,7 +163,7 @@ def test_out_of_scope_question(actions: ModuleType, index: KnowledgeIndex, domai
     assert message["response"] == "utter_dont_know"
     assert CONTACT_NAME in message["contact"]
     assert CONTACT_PHONE in message["contact"]
-    assert message["buttons"] == menu(index)
+    assert message["buttons"] == [TEL, *menu(index)]
 
 
 def test_empty_message(actions: ModuleType, domain: dict[str, Any]) -> None:
@@ -204,5 +206,7 @@ def test_a_second_miss_in_a_row_offers_the_project_manager(actions: ModuleType, 
     events = actions.ActionAnswer().run(dispatcher, second, domain)
     (offer,) = dispatcher.messages
     assert offer["response"] == "utter_dont_know_offer"
-    assert [b["payload"] for b in offer["buttons"]] == ["/affirm", "/deny"]
+    # Yes and no, and the phone number the offer gives as a link.
+    assert offer["buttons"][:2] == [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+    assert offer["buttons"][2:] == [TEL]
     assert {"event": "slot", "timestamp": None, "name": "handoff_offered", "value": True} in events

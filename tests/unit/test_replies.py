@@ -17,6 +17,7 @@ from bot.knowledge.replies import (
     fact_payload,
     fact_reply,
     menu_buttons,
+    phone_buttons,
     reply_for,
 )
 from bot.knowledge.retrieval import Candidate, Decision
@@ -85,7 +86,8 @@ def test_fact_reply_for_every_fact(index: KnowledgeIndex) -> None:
         assert source.id == fact.quotes[0].source, fact_id
         for part in (source.title, source.publisher, source.updated):
             assert part in reply.variables["source"], fact_id
-        assert reply.buttons == [
+        # The links first (by default only the phone numbers the answer gives), then the follow-ups.
+        assert reply.buttons == phone_buttons(fact.text["en"]) + [
             Button(index.facts[f].title["en"], f'/answer_fact{{"fact_id":"{f}"}}') for f in fact.follow_ups
         ], fact_id
         assert reply.fact_id == fact_id
@@ -137,7 +139,7 @@ def test_dont_know_reply_gives_the_contact_and_the_menu(index: KnowledgeIndex) -
     assert contact == index.facts[index.knowledge.contact].text["en"]
     assert CONTACT_NAME in contact
     assert CONTACT_PHONE in contact
-    assert reply.buttons == menu_buttons(index, LANG)
+    assert reply.buttons == [Button(CONTACT_PHONE, url="tel:+358447478512"), *menu_buttons(index, LANG)]
     assert reply.answered is False
 
 
@@ -163,7 +165,7 @@ def test_passage_reply_quotes_the_passage(index: KnowledgeIndex) -> None:
     assert reply.source_id == source.id
     for part in (source.title, source.publisher, source.updated):
         assert part in reply.variables["source"]
-    assert reply.buttons == menu_buttons(index, LANG)
+    assert reply.buttons == phone_buttons(passage.text) + menu_buttons(index, LANG)
     assert reply.answered is True
     assert reply.fact_id is None
 
