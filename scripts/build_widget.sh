@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the chat widget's public assets into bot/web/static/widget/: the widget's own script and
-# styles (widget/src/) and the pinned socket.io client from npm (widget/package-lock.json).
+# Builds the chat widget's public assets into bot/web/static/widget/: the widget's own script (minified with
+# the pinned terser, so that the source keeps its comments and the page gets the fewest bytes) and styles
+# (widget/src/), and the pinned socket.io client from npm (widget/package-lock.json).
 # Needs Node.js and npm; `npm ci` runs only when widget/node_modules is missing or stale.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -10,7 +11,10 @@ if [ ! -f "$SRC/node_modules/.package-lock.json" ] || [ "$SRC/package-lock.json"
   (cd "$SRC" && npm ci --no-audit --no-fund)
 fi
 mkdir -p "$OUT"
-cp "$SRC/src/widget.js" "$SRC/src/widget.css" "$SRC/src/demo.css" "$OUT/"
+cp "$SRC/src/widget.css" "$SRC/src/demo.css" "$OUT/"
+# Mangling stays inside the widget's closure; the one comment kept says where the source is.
+node "$SRC/node_modules/terser/bin/terser" "$SRC/src/widget.js" --compress --mangle --ecma 2017 \
+  --format "preamble='/* RIS3 assistant chat widget; source: widget/src/widget.js */'" -o "$OUT/widget.js"
 cp "$SRC/node_modules/socket.io-client/dist/socket.io.min.js" "$OUT/socket.io.min.js"
 # Pre-compressed copies: the back office (aiohttp) sends file.gz to a browser that accepts gzip.
 for f in widget.js widget.css demo.css socket.io.min.js; do gzip -9 -n -k -f "$OUT/$f"; done

@@ -21,7 +21,12 @@ same protocol (`session_request` -> `session_confirm`, `user_uttered` -> `bot_ut
 - answers a malformed `user_uttered` (or a packet that cannot be decoded) with a `chat_error` event instead of
   an exception in the server log or silence;
 - sets the conversation's language when a message's metadata carries `language` (the widget sends its
-  interface language with the first message of a session and after the user switches it).
+  interface language with the first message of a session and after the user switches it);
+- tells the client, right after `session_confirm` (whose payload stays the session id, for third-party
+  clients), the longest message it takes: `chat_limits` {"max_message_chars": N};
+- marks each `bot_uttered` with the language of the reply, `"lang": "en"|"fi"` (the conversation's `language`
+  slot after the turn, else the text's detected language), so that the widget can label it for screen
+  readers and offer its interface in that language. A turn's replies are therefore sent when the turn ends.
 
 Runs in the Rasa runtime: Python 3.10, sanic 21.12, python-socketio 5.
 """
@@ -41,7 +46,7 @@ from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from bot.channels.conversation_ids import SessionSigner, load_secret
-from bot.channels.conversation_language import LANGUAGES, set_language
+from bot.channels.conversation_language import LANGUAGE_SLOT, LANGUAGES, set_language
 from bot.channels.limits import SLOW_DOWN, TOO_LONG, ChannelGuard, client_address, say
 from bot.channels.request_size import limit_request_size
 from bot.channels.unanswered import guard
@@ -58,6 +63,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "socketio"  # the trackers' input_channel, as with Rasa's own channel
 ERROR_EVENT = "chat_error"
+LIMITS_EVENT = "chat_limits"
 SLOW_DOWN_NOTICE_SECONDS = 10.0  # one "slow down" reply per conversation in this time; chat_error for the rest
 
 
@@ -101,10 +107,31 @@ class WebChatOutput(OutputChannel):
         self._sid = sid
         self._conversation = conversation
         self.sent = 0  # for bot/channels/unanswered.py
+        self._held: list[dict[str, Any]] | None = None
+
+    def hold(self) -> None:
+        """Keeps the replies until `release`: their language is known when the turn has ended."""
+        self._held = []
+
+    async def release(self, language: str | None) -> None:
+        """Sends the held replies, each marked with `language`, or where that is unknown, its text's."""
+        held, self._held = self._held or [], None
+        for payload in held:
+            lang = language or detect(str(payload.get("text") or ""))
+            if lang in LANGUAGES:
+                payload.setdefault("lang", lang)
+            await self._channel.deliver(self._sio, self._sid, self._conversation, payload)
+
+    @property
+    def holding(self) -> bool:
+        return bool(self._held)
 
     async def _emit(self, payload: dict[str, Any]) -> None:
         self.sent += 1
-        await self._channel.deliver(self._sio, self._sid, self._conversation, payload)
+        if self._held is not None:
+            self._held.append(payload)
+        else:
+            await self._channel.deliver(self._sio, self._sid, self._conversation, payload)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         # One bubble per utterance (Rasa's channel splits paragraphs): an answer and its source stay together
@@ -180,6 +207,19 @@ class WebChatInput(InputChannel):
         else:
             self.pending.add(conversation, payload)
 
+    async def conversation_language(self, conversation: str) -> str | None:
+        """The conversation's `language` slot as the tracker store has it (after a turn: as the turn left it)."""
+        agent = getattr(getattr(self.app, "ctx", None), "agent", None)
+        if agent is None or not agent.is_ready():
+            return None
+        try:
+            tracker = await agent.tracker_store.retrieve(conversation)
+        except Exception:  # the replies still go out, labelled by their text
+            logger.warning("web chat: the language of %s could not be read", conversation, exc_info=True)
+            return None
+        language = tracker.get_slot(LANGUAGE_SLOT) if tracker is not None else None
+        return language if language in LANGUAGES else None
+
     async def _join(self, sio: AsyncServer, sid: str, conversation: str) -> None:
         """A socket is in the room of its session's conversation (a page of the session)."""
         previous = self._session_of.get(sid)
@@ -229,11 +269,16 @@ class WebChatInput(InputChannel):
             assert conversation is not None  # issued just now or checked above
             await self._join(sio, sid, conversation)
             await sio.emit("session_confirm", session_id, to=sid, namespace=namespace)
+            limits = {"max_message_chars": self.guard.limits.max_message_chars}
+            await sio.emit(LIMITS_EVENT, limits, to=sid, namespace=namespace)
             for payload in self.pending.take(conversation):
                 await sio.emit(self.bot_message_evt, payload, to=sid, namespace=namespace)
 
-        async def say_to(sid: str, text: str) -> None:
-            await sio.emit(self.bot_message_evt, {"text": text}, to=sid, namespace=namespace)
+        async def say_to(sid: str, template: Mapping[str, str], language: str | None, **values: object) -> None:
+            payload: dict[str, Any] = {"text": say(template, language, **values)}
+            if language in template:  # else said in both languages
+                payload["lang"] = language
+            await sio.emit(self.bot_message_evt, payload, to=sid, namespace=namespace)
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def user_uttered(sid: str, data: Any = None) -> None:
@@ -253,13 +298,13 @@ class WebChatInput(InputChannel):
             language = message.metadata.get("language")
             if self.guard.too_long(message.text):
                 limit = self.guard.limits.max_message_chars
-                await say_to(sid, say(TOO_LONG, language or detect(message.text[:500]), limit=limit))
+                await say_to(sid, TOO_LONG, language or detect(message.text[:500]), limit=limit)
                 return
             wait = self.guard.wait_seconds(conversation, self._address_of.get(sid))
             if wait:
                 logger.info("web chat: a message of %s refused for %d s (rate limit)", conversation, wait)
                 if self.guard.tell_to_slow_down(conversation, SLOW_DOWN_NOTICE_SECONDS):
-                    await say_to(sid, say(SLOW_DOWN, language or detect(message.text[:500]), seconds=wait))
+                    await say_to(sid, SLOW_DOWN, language or detect(message.text[:500]), seconds=wait)
                 else:  # told a moment ago: the client still learns that this message was not taken
                     refused = {"error": "rate limited", "code": "rate_limited", "retry_after": wait}
                     await sio.emit(ERROR_EVENT, refused, to=sid, namespace=namespace)
@@ -267,13 +312,18 @@ class WebChatInput(InputChannel):
             # Events of one socket are handled concurrently: this message may overtake its session_request.
             await self._join(sio, sid, conversation)
             output = WebChatOutput(self, sio, sid, conversation)
+            output.hold()
             try:
-                if language in LANGUAGES:
-                    await set_language(self.app, conversation, language, output)
-                metadata = message.metadata
-                await on_new_message(
-                    UserMessage(message.text, output, conversation, input_channel=CHANNEL_NAME, metadata=metadata)
-                )
+                try:
+                    if language in LANGUAGES:
+                        await set_language(self.app, conversation, language, output)
+                    metadata = message.metadata
+                    await on_new_message(
+                        UserMessage(message.text, output, conversation, input_channel=CHANNEL_NAME, metadata=metadata)
+                    )
+                finally:
+                    reply_language = await self.conversation_language(conversation) if output.holding else None
+                    await output.release(reply_language)
             except Exception:
                 logger.exception("web chat: message of %s failed", conversation)
                 error = "the message could not be processed; please try again"

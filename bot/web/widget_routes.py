@@ -1,6 +1,7 @@
 """The chat widget's side of the back office: the demo pages and CORS headers on the widget's assets.
 
-The widget's files are built into static/widget/ by `scripts/build_widget.sh`. The demo site has two pages,
+The widget's files are built into static/widget/ by `scripts/build_widget.sh`. The back office also answers
+/favicon.ico (browsers ask for it on every page). The demo site has two pages,
 `/` (about the strategy) and `/assistant` (about the assistant), so that going from one to the other shows
 the conversation continuing. They embed the widget and point it at the Rasa server configured as
 `RIS3_WEB_WIDGET_SERVER` (default http://localhost:5005); nothing on the page comes from the request's
@@ -9,6 +10,9 @@ Host header, which the client chooses."""
 from __future__ import annotations
 
 import html
+import struct
+import zlib
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -116,7 +120,50 @@ async def _widget_cors(request: web.Request, response: web.StreamResponse) -> No
         response.headers["Access-Control-Allow-Origin"] = origin
 
 
+FAVICON_SIZE = 32
+FAVICON_COLOUR = (0x00, 0x5A, 0x8C)  # the widget's default accent
+
+
+def _png(size: int, pixel: list[list[tuple[int, int, int, int]]]) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\x00" + bytes(c for rgba in row for c in rgba) for row in pixel)
+    header = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)  # 8-bit RGBA
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+
+
+@lru_cache(maxsize=1)
+def favicon() -> bytes:
+    """The site's icon as an ICO file holding one PNG: a speech bubble (a disc with three dots) in the widget's
+    colour. Drawn here rather than kept as a binary file; browsers ask for /favicon.ico on every page load."""
+    size, centre, radius = FAVICON_SIZE, (FAVICON_SIZE - 1) / 2, FAVICON_SIZE / 2 - 1
+    dots = [(centre + dx, centre) for dx in (-8, 0, 8)]
+    rows = []
+    for y in range(size):
+        row = []
+        for x in range(size):
+            if any((x - dx) ** 2 + (y - dy) ** 2 <= 2.6**2 for dx, dy in dots):
+                row.append((255, 255, 255, 255))
+            elif (x - centre) ** 2 + (y - centre) ** 2 <= radius**2 or (x < 10 and y > 22 and x + 2 > 32 - y):
+                row.append((*FAVICON_COLOUR, 255))
+            else:
+                row.append((0, 0, 0, 0))
+        rows.append(row)
+    png = _png(size, rows)
+    # ICONDIR (reserved, type 1 = icon, one image) and its ICONDIRENTRY (width, height, colours, reserved,
+    # planes, bits per pixel, size, offset of the image).
+    return struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", size, size, 0, 0, 1, 32, len(png), 22) + png
+
+
+async def favicon_route(_: web.Request) -> web.Response:
+    response = web.Response(body=favicon(), content_type="image/x-icon")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 def setup_widget(app: web.Application) -> None:
     app.router.add_get("/", demo_page)
+    app.router.add_get("/favicon.ico", favicon_route)
     app.router.add_get("/assistant", assistant_page)
     app.on_response_prepare.append(_widget_cors)

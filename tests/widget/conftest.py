@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from widget_helpers import CHROMIUM, CHROMIUM_ARGS, WIDGET_STATIC, ServedApp
+from widget_helpers import CHROMIUM, CHROMIUM_ARGS, TIMEOUT, WIDGET_STATIC, ServedApp
 
 from bot.settings import PROJECT_ROOT
 
@@ -64,3 +64,17 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, backoffice_app: ServedApp) -> Iterator[Any]:
+    """A tab at 1280×800 on the back office's demo site; `page.dialogs` collects any alert()."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=backoffice_app.url)
+    context.set_default_timeout(TIMEOUT)
+    tab = context.new_page()
+    tab.dialogs = []  # type: ignore[attr-defined]
+    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))  # type: ignore[attr-defined]
+    try:
+        yield tab
+    finally:
+        context.close()

@@ -3,13 +3,14 @@ and the back office's demo page. Screenshots go to reports/widget/."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from widget_helpers import ServedApp, StaticSite
+from widget_helpers import TIMEOUT, ServedApp, StaticSite, wait_until
 
 from bot.runtime import BotProcesses
 from bot.settings import PROJECT_ROOT
@@ -17,7 +18,7 @@ from bot.settings import PROJECT_ROOT
 pytestmark = pytest.mark.usefixtures("widget_server")
 SHOTS = PROJECT_ROOT / "reports" / "widget"
 AXE = PROJECT_ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
-TIMEOUT = 60_000
+AXE_PINNED = json.loads((PROJECT_ROOT / "widget" / "package.json").read_text())["devDependencies"]["axe-core"]
 
 
 @pytest.fixture(scope="module")
@@ -28,28 +29,6 @@ def widget_server(bot_stack: BotProcesses) -> Iterator[str]:
         yield bot_stack.url
     finally:
         os.environ.pop("RIS3_WEB_WIDGET_SERVER", None)
-
-
-@pytest.fixture
-def page(browser: Any, backoffice_app: ServedApp) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=backoffice_app.url)
-    context.set_default_timeout(TIMEOUT)
-    tab = context.new_page()
-    tab.dialogs = []  # type: ignore[attr-defined]
-    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))  # type: ignore[attr-defined]
-    try:
-        yield tab
-    finally:
-        context.close()
-
-
-def wait_until(page: Any, script: str, timeout: float = TIMEOUT / 1000) -> None:
-    """Polls a JS expression (page.wait_for_function would need eval, which the demo page's CSP forbids)."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(script):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {script}")
-        time.sleep(0.1)
 
 
 def bot_messages(page: Any) -> Any:
@@ -104,9 +83,6 @@ def test_answers_in_english_and_finnish_with_sources_quick_replies_and_history(p
     page.click(".ris3w-lang")
     assert page.get_attribute("#ris3w-input", "placeholder") == "Your message"
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "desktop-1280.png"))
-
     # Reload: the panel is still open and the history is back.
     shown = page.locator(".ris3w-msg").all_inner_texts()
     page.reload()
@@ -116,19 +92,20 @@ def test_answers_in_english_and_finnish_with_sources_quick_replies_and_history(p
     assert "RIS3" in answer.inner_text()
 
 
-def test_markup_in_a_message_is_shown_as_text(page: Any) -> None:
+def test_markup_in_a_message_is_shown_as_text_and_no_text_becomes_a_link(page: Any) -> None:
     open_widget(page, "en")
     attack = "<img src=x onerror=alert(1)>"
     ask(page, attack)
     assert page.locator(".ris3w-user").last.inner_text().endswith(attack)
     assert page.locator(".ris3w-log img").count() == 0
-    # Web addresses become links that open apart from the page; no other scheme does.
-    ask(page, "is this page https://www.kymenlaakso.fi/ris3. about it? javascript:alert(2)")
-    link = page.locator(".ris3w-user").last.locator("a")
-    assert link.count() == 1
-    assert link.get_attribute("href") == "https://www.kymenlaakso.fi/ris3"  # the full stop stays text
-    assert link.get_attribute("target") == "_blank" and link.get_attribute("rel") == "noopener noreferrer"
-    time.sleep(1)
+    # Links come only from the knowledge, as the bot's link quick replies: a web address in what anyone
+    # types stays text, whatever its scheme.
+    ask(page, "see https://evil.example/login and javascript:alert(2)")
+    mine = page.locator(".ris3w-user").last
+    assert "see https://evil.example/login and javascript:alert(2)" in mine.inner_text()
+    assert mine.locator("a").count() == 0
+    assert page.locator(".ris3w-log a[href*='evil'], .ris3w-log a[href^='javascript']").count() == 0
+    time.sleep(1)  # an alert() would have come by now
     assert page.dialogs == []
 
 
@@ -169,43 +146,77 @@ def test_keyboard_only(page: Any) -> None:
         pytest.fail("Shift+Tab never reached a quick reply")
     before = bot_messages(page).count()
     page.keyboard.press("Enter")
+    # The pressed button is gone with its group: the focus goes on to the input, not to the page.
+    assert page.evaluate("document.activeElement.id") == "ris3w-input"
     wait_until(page, f"document.querySelectorAll('.ris3w-bot').length > {before}")
-    page.focus("#ris3w-input")
+    assert page.evaluate("document.activeElement.id") == "ris3w-input"
     page.keyboard.press("Escape")
     assert page.is_hidden("#ris3w-panel")
     assert page.evaluate("document.activeElement.classList.contains('ris3w-launcher')")
     assert page.get_attribute(".ris3w-launcher", "aria-expanded") == "false"
 
 
-def test_accessibility_axe_and_phone_width(browser: Any, backoffice_app: ServedApp) -> None:
+PHONE_ON_ONE_LINE = """() => {
+    // The lines the first "+358 ..." number of the last answer is laid out on.
+    const answer = [...document.querySelectorAll('.ris3w-bot')].reverse().find(m => /\\+358/.test(m.textContent));
+    const walker = document.createTreeWalker(answer, NodeFilter.SHOW_TEXT);
+    let text = '';
+    const nodes = [];
+    while (walker.nextNode()) { nodes.push([walker.currentNode, text.length]); text += walker.currentNode.data; }
+    const match = /\\+358[ \\d]*\\d/.exec(text);
+    const at = (offset) => {
+        const [node, start] = nodes.filter(([, s]) => s <= offset).pop();
+        return [node, offset - start];
+    };
+    const range = document.createRange();
+    range.setStart(...at(match.index));
+    range.setEnd(...at(match.index + match[0].length));
+    const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+    return { number: match[0], lines: tops.size };
+}"""
+
+
+@pytest.mark.parametrize("width,height", [(1280, 800), (360, 740)])
+def test_accessibility_axe_at_desktop_and_phone_width(
+    browser: Any, backoffice_app: ServedApp, width: int, height: int
+) -> None:
     # bypass_csp: axe is injected as an inline script, which the demo page's CSP forbids.
     context = browser.new_context(
-        viewport={"width": 360, "height": 740}, base_url=backoffice_app.url, bypass_csp=True, reduced_motion="reduce"
+        viewport={"width": width, "height": height},
+        base_url=backoffice_app.url,
+        bypass_csp=True,
+        reduced_motion="reduce",
     )
     context.set_default_timeout(TIMEOUT)
     try:
         page = context.new_page()
         open_widget(page, "fi")
         ask(page, "mitä on älykäs erikoistuminen?", source="Lähde:")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling
+        ask(page, "kuka on projektipäällikkö?", source="Lähde:")
+        # The phone number is laid out on one line, not "+358 44 747 / 8512".
+        phone = page.evaluate(PHONE_ON_ONE_LINE)
+        assert phone["lines"] == 1, phone
+        # Close to the length limit, the counter shows (and is checked by axe with the rest).
+        page.fill("#ris3w-input", ("Kerro lisää strategian painopisteistä ja rahoituksesta. " * 40)[:1880])
+        page.wait_for_selector(".ris3w-count:not([hidden])")
+        assert page.inner_text(".ris3w-count") == "120 merkkiä jäljellä"
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
         box = page.locator("#ris3w-panel").bounding_box()
-        assert box["x"] >= 0 and box["x"] + box["width"] <= 360
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width
         SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / "phone-360.png"))
+        page.screenshot(path=str(SHOTS / ("phone-360.png" if width == 360 else f"desktop-{width}.png")))
         page.add_script_tag(path=str(AXE))
         result = page.evaluate(
-            "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+            "axe.run(document, {runOnly: {type: 'tag', values: "
+            "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})"
         )
-        bad = [
-            (v["id"], v["impact"], [n["target"] for n in v["nodes"]])
-            for v in result["violations"]
-            if v["impact"] in ("serious", "critical")
-        ]
+        found = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
         print(
-            f"axe {result['testEngine']['version']}: {len(result['violations'])} violations, "
-            f"{len(result['passes'])} rules passed; serious/critical: {bad}"
+            f"axe {result['testEngine']['version']} at {width}x{height}: {len(result['violations'])} violations, "
+            f"{len(result['passes'])} rules passed, {len(result['incomplete'])} to review: {found}"
         )
-        assert bad == []
+        assert result["testEngine"]["version"] == AXE_PINNED  # the current release, as pinned
+        assert found == []
     finally:
         context.close()
 
@@ -347,3 +358,84 @@ def test_recovers_when_the_rasa_server_restarts(page: Any, bot_stack: BotProcess
     bot_stack.restart("rasa", args)
     page.wait_for_selector(".ris3w-status", state="hidden", timeout=TIMEOUT)
     ask(page, "what is smart specialisation?", source="Source:")
+
+
+AT_LATEST = """() => {
+    const log = document.querySelector('.ris3w-log');
+    return { top: log.scrollTop, height: log.scrollHeight, shown: log.clientHeight,
+             atEnd: log.scrollTop + log.clientHeight >= log.scrollHeight - 2 };
+}"""
+LAID_OUT = """async () => {
+    // The widget's stylesheet applied (it gives the log its height) and two frames drawn since.
+    const log = document.querySelector('.ris3w-log');
+    if (getComputedStyle(log).overflowY !== 'auto') return false;
+    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    return true;
+}"""
+
+
+def test_the_panel_opens_at_the_latest_message_after_a_reload_and_on_another_page(page: Any) -> None:
+    open_widget(page, "en")
+    for question in ("what is smart specialisation?", "what are the priorities?", "who is the project manager?"):
+        ask(page, question, source="Source:")
+    assert page.evaluate(AT_LATEST)["height"] > page.evaluate(AT_LATEST)["shown"]  # more than the panel holds
+
+    page.reload()
+    page.wait_for_selector("#ris3w-panel:not([hidden])")
+    wait_until(page, LAID_OUT)
+    position = page.evaluate(AT_LATEST)
+    assert position["atEnd"], position
+
+    page.click("nav a[href^='/assistant']")
+    page.wait_for_url("**/assistant*")
+    page.wait_for_selector("#ris3w-panel:not([hidden])")
+    wait_until(page, LAID_OUT)
+    position = page.evaluate(AT_LATEST)
+    assert position["atEnd"], position
+    assert page.locator(".ris3w-bot").last.is_visible()
+
+
+def test_messages_carry_their_language_and_an_english_writer_is_offered_english(page: Any) -> None:
+    open_widget(page, "fi")
+    # The widget's own greeting is in the interface language.
+    assert page.get_attribute(".ris3w-bot .ris3w-body", "lang") == "fi"
+    # The server tells the widget its length limit (2000 by default; the widget's own default was 1000).
+    wait_until(page, "document.querySelector('#ris3w-input').maxLength === 2000")
+
+    answer = ask(page, "who is the project manager?", source="Source:")
+    body = answer.locator(".ris3w-body")
+    assert body.get_attribute("lang") == "en" and body.get_attribute("dir") == "auto"
+    mine = page.locator(".ris3w-user .ris3w-body").last
+    assert mine.get_attribute("dir") == "auto" and mine.get_attribute("lang") is None  # the user's words: unlabelled
+    assert page.locator(".ris3w-who").first.inner_text().startswith("Avustaja")
+
+    # English answers in a Finnish interface: the switch to English is offered, in English.
+    offer = page.locator(".ris3w-offer-btn")
+    assert offer.is_visible() and offer.get_attribute("lang") == "en"
+    assert offer.inner_text() == "Switch the chat to English"
+    offer.click()
+    assert page.get_attribute("#ris3w-input", "placeholder") == "Your message"
+    assert page.evaluate("document.activeElement.id") == "ris3w-input"
+    assert page.is_hidden(".ris3w-offer")
+    # The hidden speaker labels follow the interface language.
+    labels = page.locator(".ris3w-who").all_inner_texts()
+    assert {label.strip() for label in labels} == {"Assistant:", "You:"}
+
+    answer = ask(page, "mitkä ovat painopisteet?", source="Lähde:")
+    assert answer.locator(".ris3w-body").get_attribute("lang") == "fi"
+    assert page.locator(".ris3w-offer-btn").inner_text() == "Vaihda chatin kieleksi suomi"
+    # After a reload every message still has its language.
+    page.reload()
+    page.wait_for_selector("#ris3w-panel:not([hidden])")
+    assert page.locator(".ris3w-bot .ris3w-body").evaluate_all("els => els.map(e => e.lang)") == ["fi", "en", "fi"]
+
+
+def test_a_page_load_asks_the_back_office_for_nothing_that_is_missing(page: Any, backoffice_app: ServedApp) -> None:
+    # The browser's own request for /favicon.ico does not show among the page's responses: the back office
+    # records what it answered.
+    seen = len(backoffice_app.answered)
+    open_widget(page, "fi")
+    ask(page, "hei")
+    answered = backoffice_app.answered[seen:]
+    assert [a for a in answered if a[1] >= 400] == []
+    assert ("/favicon.ico", 200) in answered

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import struct
 import urllib.request
 
 from widget_helpers import ALLOWED_ORIGIN, ServedApp
@@ -51,3 +52,16 @@ def test_widget_assets_are_sent_gzipped_to_browsers_that_accept_it(backoffice_ap
     print(f"widget download, gzipped as sent: {sizes} total {sum(sizes.values())} bytes")
     assert sizes["widget.js"] + sizes["widget.css"] < 8_000
     assert sum(sizes.values()) < 25_000
+
+
+def test_the_back_office_has_a_favicon(backoffice_app: ServedApp) -> None:
+    # Browsers ask for /favicon.ico on every page load; a 404 there filled the console of the demo pages.
+    status, headers, body = fetch(backoffice_app.url + "/favicon.ico")
+    assert status == 200 and headers["Content-Type"] == "image/x-icon"
+    reserved, kind, images = struct.unpack("<HHH", body[:6])
+    assert (reserved, kind, images) == (0, 1, 1)
+    width, height, _, _, _, bits, size, offset = struct.unpack("<BBBBHHII", body[6:22])
+    png = body[offset : offset + size]
+    assert (width, height, bits) == (32, 32, 32) and png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert struct.unpack(">II", png[16:24]) == (32, 32)  # the PNG's own size (IHDR)
+    assert "max-age" in headers["Cache-Control"]

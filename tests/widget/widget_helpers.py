@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ALLOWED_ORIGIN = "https://www.kymenlaakso.fi"
+TIMEOUT = 60_000  # ms, Playwright's unit
 WIDGET_STATIC = PROJECT_ROOT / "bot" / "web" / "static" / "widget"
 
 
@@ -49,12 +51,18 @@ class ServedApp:
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.runner: Any = None
+        self.answered: list[tuple[str, int]] = []  # (path, status) of every response, as the browser got them
 
     def _run(self) -> None:
         from aiohttp import web
 
+        async def record(request: web.Request, response: web.StreamResponse) -> None:
+            self.answered.append((request.path, response.status))
+
         async def start() -> None:
-            self.runner = web.AppRunner(create_app(self.settings, self.handoff))
+            app = create_app(self.settings, self.handoff)
+            app.on_response_prepare.append(record)
+            self.runner = web.AppRunner(app)
             await self.runner.setup()
             await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
             self.ready.set()
@@ -104,3 +112,12 @@ class StaticSite:
     def __exit__(self, *_: Any) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def wait_until(page: Any, script: str, timeout: float = TIMEOUT / 1000) -> None:
+    """Polls a JS expression (page.wait_for_function would need eval, which the demo page's CSP forbids)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(script):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {script}")
+        time.sleep(0.1)

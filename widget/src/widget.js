@@ -1,7 +1,9 @@
 /* RIS3 assistant chat widget. Embed with
    <script src="https://host/static/widget/widget.js" data-server="https://rasa-host" data-lang="fi|en"
            data-title="…" data-color="#005a8c" data-open="false" data-keep-hours="24"></script>
-   Message text is only ever put in the page with textContent / text nodes, never as HTML.
+   Message text is only ever put in the page with textContent / text nodes, never as HTML, and no text becomes
+   a link: links come only as the bot's structured quick replies ({"content_type": "url"}), which the server
+   builds from the knowledge base, and only with the http, https and tel schemes.
    The Rasa session id, the shown history and unsent messages live in localStorage, so a reload or another
    page of the same site continues the conversation (the server side: bot/channels/web_chat.py). */
 (function () {
@@ -21,18 +23,32 @@
     get: function (s, k, d) { try { var v = s.getItem(KEY + k); return v === null ? d : JSON.parse(v); } catch (e) { return d; } },
     set: function (s, k, v) { try { s.setItem(KEY + k, JSON.stringify(v)); } catch (e) { /* private mode */ } }
   };
+  var LANGS = { fi: true, en: true };
+  // The language button shows the other language's name in that language; its accessible name is that same
+  // visible text (WCAG 2.5.3), so it has no aria-label.
   var T = {
     en: { open: "Open chat", close: "Close chat", title: "RIS3 assistant", input: "Your message", send: "Send",
       typing: "The assistant is typing…", offline: "Cannot reach the chat service. Reconnecting…",
-      other: "Suomeksi", otherLabel: "Vaihda kieli suomeksi", log: "Conversation", you: "You", bot: "Assistant",
+      other: "Suomeksi", offer: "Switch the chat to English", log: "Conversation", you: "You", bot: "Assistant",
       failed: "The assistant could not handle that message. Please try again.",
+      rateLimited: "Too many messages at once. Please wait {s} s and send your message again.",
+      unsent: "Not sent", newTab: "(opens in a new tab)", links: "Links",
+      left: "{n} characters left", full: "Maximum length {max} characters",
+      cut: "The pasted text was cut at {max} characters.", tooLong: "Too long: at most {max} characters.",
       hello: "Hello! Ask me about the Kymenlaakso smart specialisation strategy (RIS3)." },
     fi: { open: "Avaa chat", close: "Sulje chat", title: "RIS3-avustaja", input: "Viestisi", send: "Lähetä",
       typing: "Avustaja kirjoittaa…", offline: "Chat-palveluun ei saada yhteyttä. Yhdistetään uudelleen…",
-      other: "In English", otherLabel: "Switch language to English", log: "Keskustelu", you: "Sinä", bot: "Avustaja",
+      other: "In English", offer: "Vaihda chatin kieleksi suomi", log: "Keskustelu", you: "Sinä", bot: "Avustaja",
       failed: "Avustaja ei pystynyt käsittelemään viestiä. Yritä uudelleen.",
+      rateLimited: "Liian monta viestiä kerralla. Odota {s} s ja lähetä viestisi uudelleen.",
+      unsent: "Ei lähetetty", newTab: "(avautuu uuteen välilehteen)", links: "Linkit",
+      left: "{n} merkkiä jäljellä", full: "Enimmäispituus {max} merkkiä",
+      cut: "Liitetty teksti katkaistiin {max} merkkiin.", tooLong: "Liian pitkä: enintään {max} merkkiä.",
       hello: "Hei! Kysy minulta Kymenlaakson älykkään erikoistumisen strategiasta (RIS3)." }
   };
+  function say(key, values) {
+    return T[lang][key].replace(/\{(\w+)\}/g, function (_, k) { return String(values[k]); });
+  }
   // On a shared computer the next person should not find the conversation (which may hold a name and a
   // phone number): after data-keep-hours without activity (default 24) the browser forgets it.
   var keepHours = parseFloat(attr("keep-hours", "24"));
@@ -45,11 +61,17 @@
   }
   var pageLang = (attr("lang", document.documentElement.lang || "fi")).slice(0, 2).toLowerCase();
   var lang = store.get(localStorage, "lang", pageLang === "en" ? "en" : "fi");
+  if (!LANGS[lang]) lang = "fi";
   var history = store.get(localStorage, "history", []);
   var sessionId = store.get(localStorage, "session", null);
   // Typed while offline and not yet sent: kept so that a reload does not lose them.
   var queue = store.get(localStorage, "queue", []);
-  var socket = null, typingTimer = null;
+  // Sent and not yet answered, oldest first ({text, entry}): the typing indicator stays while any is, and a
+  // message the server refuses goes back into the input.
+  var waiting = [];
+  // The server's limit arrives in `chat_limits`; a server that does not send it gets the channels' default.
+  var maxChars = 2000;
+  var socket = null, typingTimer = null, statusTimer = null, pasteCut = false;
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -57,9 +79,6 @@
     if (text) e.textContent = text;
     return e;
   }
-
-  var css = el("link"); css.rel = "stylesheet"; css.href = base + "widget.css";
-  document.head.appendChild(css);
 
   var root = el("div", "ris3w");
   root.style.setProperty("--ris3w-accent", attr("color", "#005a8c"));
@@ -78,18 +97,39 @@
   head.append(title, langBtn, closeBtn);
   var log = el("div", "ris3w-log");
   log.setAttribute("role", "log"); log.setAttribute("aria-live", "polite"); log.tabIndex = 0;
+  // Offered when the bot answers in the other language than the interface's (an English-writing user on a
+  // Finnish page): one press switches the interface too.
+  var offer = el("p", "ris3w-offer"); offer.hidden = true;
+  var offerBtn = el("button", "ris3w-offer-btn"); offerBtn.type = "button";
+  offer.appendChild(offerBtn);
   var typing = el("p", "ris3w-typing"); typing.hidden = true;
   typing.setAttribute("role", "status");
   var status = el("p", "ris3w-status"); status.hidden = true;
   status.setAttribute("role", "alert");
+  // The length counter: shown near the limit; screen readers get its text when the user pauses typing.
+  var count = el("p", "ris3w-count"); count.id = "ris3w-count"; count.hidden = true;
+  count.setAttribute("aria-hidden", "true");
+  var countSr = el("p", "ris3w-sr"); countSr.setAttribute("aria-live", "polite");
   var form = el("form", "ris3w-form");
   var label = el("label", "ris3w-sr"); label.htmlFor = "ris3w-input";
   var input = el("input", "ris3w-input"); input.id = "ris3w-input"; input.type = "text"; input.autocomplete = "off";
-  input.maxLength = 1000;
+  input.dir = "auto";
+  input.maxLength = maxChars;
   var send = el("button", "ris3w-send"); send.type = "submit";
   form.append(label, input, send);
-  panel.append(head, log, typing, status, form);
+  panel.append(head, log, offer, typing, status, count, countSr, form);
   root.append(panel, launcher);
+
+  // The newest message in view: after a reload or on another page the panel opens (and its stylesheet, which
+  // gives the log its height, may arrive after the messages), at the latest message.
+  var stick = true;
+  function toEnd() { log.scrollTop = log.scrollHeight; stick = true; }
+  log.addEventListener("scroll", function () { stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 8; });
+  if (window.ResizeObserver) new ResizeObserver(function () { if (stick) toEnd(); }).observe(log);
+
+  var css = el("link"); css.rel = "stylesheet"; css.href = base + "widget.css";
+  css.addEventListener("load", function () { if (stick) toEnd(); });
+  document.head.appendChild(css);
 
   function texts() {
     var t = T[lang];
@@ -99,78 +139,165 @@
     launcher.setAttribute("aria-label", launcher.textContent);
     closeBtn.setAttribute("aria-label", t.close);
     closeBtn.title = t.close;
-    langBtn.textContent = t.other; langBtn.setAttribute("aria-label", t.otherLabel);
+    langBtn.textContent = t.other;
     langBtn.lang = lang === "fi" ? "en" : "fi";
     log.setAttribute("aria-label", t.log);
     label.textContent = t.input; input.placeholder = t.input;
     send.textContent = t.send;
     typing.textContent = t.typing;
-    if (!status.hidden) status.textContent = socket && socket.connected ? t.failed : t.offline;
+    if (statusKey) status.textContent = say(statusKey, statusValues);
+    // What the widget itself says inside the messages follows the interface language.
+    log.querySelectorAll(".ris3w-who").forEach(function (s) { s.textContent = t[s.getAttribute("data-who")] + ": "; });
+    log.querySelectorAll(".ris3w-unsent-note").forEach(function (s) { s.textContent = t.unsent; });
+    log.querySelectorAll(".ris3w-newtab").forEach(function (s) { s.textContent = " " + t.newTab; });
+    log.querySelectorAll(".ris3w-links").forEach(function (s) { s.setAttribute("aria-label", t.links); });
+    counter();
+    offerSwitch();
   }
 
-  // Text with http(s) links made clickable; "Source:"/"Lähde:" lines marked as the answer's source.
-  var URL_RE = /https?:\/\/[^\s<>"]+/g;
-  function richText(parent, text) {
+  // Bot text: "Source:"/"Lähde:" lines marked as the answer's source, phone numbers kept on one line. Nothing
+  // becomes a link.
+  var PHONE_RE = /\+\d{1,3}(?:[ \u00a0-]?\d{1,4}){2,5}|\b0\d{1,3}(?:[ \u00a0-]\d{2,4}){2,3}\b/g;
+  function phones(parent, text) {
+    var last = 0, m;
+    PHONE_RE.lastIndex = 0;
+    while ((m = PHONE_RE.exec(text))) {
+      parent.appendChild(document.createTextNode(text.slice(last, m.index)));
+      parent.appendChild(el("span", "ris3w-nowrap", m[0]));
+      last = m.index + m[0].length;
+    }
+    parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+  function richText(parent, text, fromBot) {
     String(text).split("\n").forEach(function (line, i) {
       if (i) parent.appendChild(document.createElement("br"));
+      if (!fromBot) { parent.appendChild(document.createTextNode(line)); return; }
       var holder = /^\s*(Source|Lähde)\s*:/i.test(line) ? parent.appendChild(el("span", "ris3w-source")) : parent;
-      var last = 0, m;
-      URL_RE.lastIndex = 0;
-      while ((m = URL_RE.exec(line))) {
-        var url = m[0].replace(/[.,;:!?)\]]+$/, "");
-        holder.appendChild(document.createTextNode(line.slice(last, m.index)));
-        var a = el("a", null, url);
-        a.href = url; a.target = "_blank"; a.rel = "noopener noreferrer";
-        holder.appendChild(a);
-        last = m.index + url.length;
-        URL_RE.lastIndex = last;
-      }
-      holder.appendChild(document.createTextNode(line.slice(last)));
+      phones(holder, line);
     });
+  }
+
+  // A link the bot sent as data: http(s) opens apart from the page, tel: calls; any other scheme is refused.
+  function safeHref(url) {
+    url = String(url || "").trim();
+    var tel = /^tel:(.*)$/i.exec(url);
+    if (tel) {
+      var number = tel[1].replace(/[\s().-]|%20/g, "");
+      return /^\+?\d{3,15}$/.test(number) ? "tel:" + number : null;
+    }
+    try {
+      var u = new URL(url);
+      return u.protocol === "https:" || u.protocol === "http:" ? u.href : null;
+    } catch (e) { return null; }
+  }
+  function links(parent, list) {
+    var ul = el("ul", "ris3w-links");
+    ul.setAttribute("aria-label", T[lang].links);
+    list.forEach(function (l) {
+      var href = safeHref(l.url);
+      if (!href) return;
+      var a = el("a", null, l.title || l.url.replace(/^tel:/i, ""));
+      a.href = href;
+      if (href.indexOf("tel:") !== 0) {
+        a.target = "_blank"; a.rel = "noopener noreferrer";
+        var hint = el("span", "ris3w-sr ris3w-newtab", " " + T[lang].newTab); hint.lang = lang;
+        a.appendChild(hint);
+      } else {
+        a.className = "ris3w-nowrap";
+      }
+      ul.appendChild(el("li")).appendChild(a);
+    });
+    if (ul.childNodes.length) parent.appendChild(ul);
   }
 
   function render(msg, fresh) {
     var box = el("div", "ris3w-msg ris3w-" + msg.from);
-    box.appendChild(el("span", "ris3w-sr", T[lang][msg.from === "user" ? "you" : "bot"] + ": "));
-    if (msg.text) richText(box, msg.text);
+    var who = msg.from === "user" ? "you" : "bot";
+    var whoSpan = el("span", "ris3w-sr ris3w-who", T[lang][who] + ": ");
+    whoSpan.setAttribute("data-who", who);
+    box.appendChild(whoSpan);
+    // The message in its own language (the bot's reply language as the server tells it, the interface's for
+    // the widget's own texts; the user's own words are not labelled) and direction.
+    var body = box.appendChild(el("div", "ris3w-body"));
+    body.dir = "auto";
+    if (msg.lang && LANGS[msg.lang]) body.lang = msg.lang;
+    if (msg.text) richText(body, msg.text, msg.from === "bot");
+    if (msg.from === "bot" && msg.links && msg.links.length) links(body, msg.links);
     if (msg.image && /^https?:/.test(msg.image)) {
-      var img = el("img"); img.src = msg.image; img.alt = ""; box.appendChild(img);
+      var img = el("img"); img.src = msg.image; img.alt = "";
+      img.addEventListener("load", function () { if (stick) toEnd(); });
+      body.appendChild(img);
     }
+    if (msg.unsent) markUnsent(box);
+    msg.box = box;
     log.appendChild(box);
     if (msg.buttons && msg.buttons.length && fresh) {
       var group = el("div", "ris3w-replies");
       group.setAttribute("role", "group");
+      if (msg.lang && LANGS[msg.lang]) group.lang = msg.lang;
+      var pointer = "";
+      group.addEventListener("pointerdown", function (e) { pointer = e.pointerType; });
       msg.buttons.forEach(function (b) {
         var btn = el("button", "ris3w-reply", b.title || b.payload);
         btn.type = "button";
         btn.addEventListener("click", function () {
           group.remove();
           user(b.title || b.payload, b.payload || b.title);
+          // The pressed button is gone: focus goes on to the input rather than to the page, except after a
+          // touch, where focusing the input would pull up the on-screen keyboard.
+          if (pointer === "touch") log.focus({ preventScroll: true }); else input.focus({ preventScroll: true });
         });
         group.appendChild(btn);
       });
       log.appendChild(group);
     }
-    log.scrollTop = log.scrollHeight;
+    toEnd();
+  }
+
+  function markUnsent(box) {
+    box.classList.add("ris3w-unsent");
+    if (!box.querySelector(".ris3w-unsent-note")) box.appendChild(el("span", "ris3w-unsent-note", T[lang].unsent));
+  }
+
+  function save() {
+    history = history.slice(-100);
+    store.set(localStorage, "history", history.map(function (m) {
+      var copy = {};
+      Object.keys(m).forEach(function (k) { if (k !== "box") copy[k] = m[k]; });
+      return copy;
+    }));
   }
 
   function add(msg) {
     log.querySelectorAll(".ris3w-replies").forEach(function (g) { g.remove(); });
     history.push(msg);
-    history = history.slice(-100);
-    store.set(localStorage, "history", history);
+    save();
     store.set(localStorage, "active", Date.now());
     render(msg, true);
+    offerSwitch();
+    return msg;
+  }
+
+  function busy(on) {
+    clearTimeout(typingTimer);
+    typing.hidden = !on;
+    // A reply that never comes (a message lost on the way) does not leave the indicator on for ever.
+    if (on) typingTimer = setTimeout(function () { waiting = []; typing.hidden = true; }, 30000);
   }
 
   function user(shown, payload) {
-    add({ from: "user", text: shown });
-    typing.hidden = false;
-    clearTimeout(typingTimer);
-    typingTimer = setTimeout(function () { typing.hidden = true; }, 30000);
+    var entry = add({ from: "user", text: shown });
+    waiting.push({ text: shown, typed: shown === payload, entry: entry });
+    busy(true);
     queue.push(payload);
     store.set(localStorage, "queue", queue);
     flush();
+  }
+
+  // One answer (or refusal) came for the oldest message waiting.
+  function answered() {
+    waiting.shift();
+    busy(waiting.length > 0);
   }
 
   function flush() {
@@ -188,12 +315,54 @@
     store.set(localStorage, "queue", queue);
   }
 
-  function notice(text) {
-    status.hidden = !text;
-    status.textContent = text || "";
-    if (text) typing.hidden = true;
+  // The status line: what it says (a key of T, kept so that it follows a language switch), for how long.
+  var statusKey = null, statusValues = {};
+  function notice(key, values, seconds) {
+    clearTimeout(statusTimer);
+    statusKey = key; statusValues = values || {};
+    status.hidden = !key;
+    status.textContent = key ? say(key, statusValues) : "";
+    if (key && seconds) statusTimer = setTimeout(function () { notice(null); }, seconds * 1000);
   }
-  function offline(on) { notice(on ? T[lang].offline : ""); }
+  function offline(on) {
+    if (on) notice("offline");
+    else if (statusKey === "offline" || statusKey === "failed") notice(null);
+  }
+
+  // The server refused a message (too many at once, or it could not be handled): the newest message waiting
+  // is marked as not sent and goes back into the input, unless the user is already typing another.
+  function refused(error) {
+    var retry = error && error.code === "rate_limited" ? Math.max(1, Math.ceil(Number(error.retry_after) || 1)) : 0;
+    if (retry) notice("rateLimited", { s: retry }, retry); else notice("failed");
+    var last = waiting.pop();
+    busy(waiting.length > 0);
+    if (!last) return;
+    last.entry.unsent = true;
+    save();
+    if (last.entry.box) markUnsent(last.entry.box);
+    if (!input.value && last.typed) { input.value = last.text; counter(); }
+  }
+
+  function counter() {
+    var n = input.value.length, t = T[lang], text = "";
+    if (pasteCut && n >= maxChars) text = say("cut", { max: maxChars });
+    else if (n > maxChars) text = say("tooLong", { max: maxChars });
+    else if (n >= maxChars) text = say("full", { max: maxChars });
+    else if (n >= Math.floor(maxChars * 0.8)) text = t.left.replace("{n}", String(maxChars - n));
+    count.hidden = !text;
+    count.textContent = text;
+    count.classList.toggle("ris3w-full", n >= maxChars);
+    if (text) input.setAttribute("aria-describedby", "ris3w-count"); else input.removeAttribute("aria-describedby");
+    clearTimeout(counter.timer);
+    counter.timer = setTimeout(function () { countSr.textContent = text; }, 1000);
+  }
+
+  function offerSwitch() {
+    var latest = null;
+    for (var i = history.length - 1; i >= 0 && !latest; i--) if (history[i].from === "bot" && LANGS[history[i].lang]) latest = history[i].lang;
+    offer.hidden = !latest || latest === lang;
+    if (!offer.hidden) { offerBtn.textContent = T[latest].offer; offerBtn.lang = latest; }
+  }
 
   function connect() {
     if (socket) return;
@@ -211,19 +380,31 @@
       offline(false);
       flush();
     });
+    socket.on("chat_limits", function (limits) {
+      var n = limits && Number(limits.max_message_chars);
+      if (n >= 1 && n === Math.floor(n)) { maxChars = n; input.maxLength = n; counter(); }
+    });
     socket.on("connect_error", function () { offline(true); });
-    socket.on("chat_error", function () { notice(T[lang].failed); });
+    socket.on("chat_error", refused);
     socket.on("disconnect", function (reason) {
       offline(true);
       if (reason === "io server disconnect") socket.connect();
     });
     socket.on("bot_uttered", function (m) {
-      clearTimeout(typingTimer);
-      typing.hidden = true;
+      if (!m || typeof m !== "object") return;
+      answered();
       offline(false);
-      var buttons = (m.quick_replies || m.buttons || []).map(function (b) { return { title: b.title, payload: b.payload }; });
+      var replies = m.quick_replies || m.buttons || [];
+      var buttons = [], urls = [];
+      replies.forEach(function (b) {
+        if (!b || typeof b !== "object") return;
+        if (b.content_type === "url" || (b.url && !b.payload)) urls.push({ title: String(b.title || ""), url: String(b.url || "") });
+        else buttons.push({ title: b.title, payload: b.payload });
+      });
       var image = m.attachment && m.attachment.payload && m.attachment.payload.src;
-      if (m.text || buttons.length || image) add({ from: "bot", text: m.text || "", buttons: buttons, image: image });
+      var msg = { from: "bot", text: m.text || "", buttons: buttons, links: urls, image: image };
+      if (LANGS[m.lang]) msg.lang = m.lang;
+      if (m.text || buttons.length || urls.length || image) add(msg);
     });
   }
 
@@ -232,9 +413,9 @@
     launcher.setAttribute("aria-expanded", "true");
     store.set(sessionStorage, "open", true);
     texts();
-    if (!history.length) add({ from: "bot", text: T[lang].hello });
+    if (!history.length) add({ from: "bot", text: T[lang].hello, lang: lang });
     connect();
-    log.scrollTop = log.scrollHeight;
+    toEnd();
     input.focus();
   }
 
@@ -246,27 +427,45 @@
     launcher.focus();
   }
 
-  launcher.addEventListener("click", function () { if (panel.hidden) open(); else close(); });
-  closeBtn.addEventListener("click", close);
-  langBtn.addEventListener("click", function () {
-    lang = lang === "fi" ? "en" : "fi";
+  function switchLanguage(to) {
+    lang = to;
     store.set(localStorage, "lang", lang);
     texts();
+  }
+
+  launcher.addEventListener("click", function () { if (panel.hidden) open(); else close(); });
+  closeBtn.addEventListener("click", close);
+  langBtn.addEventListener("click", function () { switchLanguage(lang === "fi" ? "en" : "fi"); });
+  offerBtn.addEventListener("click", function () {
+    switchLanguage(offerBtn.lang);
+    input.focus();  // the pressed button is gone
   });
   root.addEventListener("keydown", function (e) {
     if (e.key === "Escape" && !panel.hidden) { e.preventDefault(); close(); }
+  });
+  input.addEventListener("input", function () { if (input.value.length < maxChars) pasteCut = false; counter(); });
+  input.addEventListener("paste", function (e) {
+    var pasted = e.clipboardData ? e.clipboardData.getData("text") : "";
+    var kept = input.value.length - ((input.selectionEnd || 0) - (input.selectionStart || 0));
+    pasteCut = kept + pasted.length > maxChars;
   });
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var text = input.value.trim();
     if (!text) return;
+    // maxlength stops typing and pasting, not a value set by a script or autofill: such a text stays here.
+    if (text.length > maxChars) { counter(); input.focus(); return; }
     input.value = "";
+    pasteCut = false;
+    counter();
     user(text, text);
   });
 
   function renderAll() {
     log.textContent = "";
     history.forEach(function (m, i) { render(m, i === history.length - 1); });
+    offerSwitch();
+    toEnd();
   }
   // Another tab of the same site wrote the conversation: show it here too.
   window.addEventListener("storage", function (e) {
@@ -279,6 +478,7 @@
     document.body.appendChild(root);
     var wanted = store.get(sessionStorage, "open", attr("open", "false") === "true");
     if (wanted) { panel.hidden = false; launcher.setAttribute("aria-expanded", "true"); texts(); connect(); }
+    toEnd();
   }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 })();
