@@ -159,6 +159,27 @@ def _telegram_set_webhook(args: argparse.Namespace) -> int:
     return 0
 
 
+def _telegram_status(args: argparse.Namespace) -> int:
+    from bot.channels.telegram_api import ApiUnreachable, TelegramConfig, load_credentials, webhook_info, webhook_report
+    from bot.settings import PROJECT_ROOT
+
+    config = TelegramConfig.resolve(load_credentials(Path(args.credentials or PROJECT_ROOT / "credentials.yml")))
+    if not config.token:
+        print("telegram status: no bot token (set RIS3_TELEGRAM_TOKEN)", file=sys.stderr)
+        return 2
+    try:
+        result = asyncio.run(webhook_info(config))
+    except ApiUnreachable as exc:
+        print(f"telegram status: {exc} at {config.api_base}", file=sys.stderr)
+        return 1
+    if not result.ok or not isinstance(result.result, dict):
+        print(f"telegram status: Telegram refused ({result.status}): {result.description}", file=sys.stderr)
+        return 1
+    lines, healthy = webhook_report(result.result)
+    print("\n".join(lines))
+    return 0 if healthy else 3
+
+
 def _faq_test(args: argparse.Namespace) -> int:
     from bot.faq.runner import main as run_faq
 
@@ -217,6 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     set_hook.add_argument("--credentials", help="credentials file (default: credentials.yml of the project)")
     set_hook.add_argument("--drop-pending-updates", action="store_true", help="discard updates waiting at Telegram")
     set_hook.set_defaults(func=_telegram_set_webhook)
+    status = telegram.add_parser(
+        "status", help="the webhook's state at Telegram (getWebhookInfo): URL, pending updates, last error"
+    )
+    status.add_argument("--credentials", help="credentials file (default: credentials.yml of the project)")
+    status.set_defaults(func=_telegram_status)
 
     faq = sub.add_parser("faq", help="FAQ tests for staff, and the questions the bot could not answer").add_subparsers(
         dest="action", required=True

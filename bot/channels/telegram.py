@@ -227,15 +227,17 @@ class TelegramInput(InputChannel):
     def _receive(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
         if not self.ready:
             self._log.log(
-                "unconfigured", logging.WARNING, "Telegram webhook called, but the channel is not configured (%s): "
-                "answered 503", "; ".join(self.problems),
+                "calls while not configured", logging.WARNING,
+                "Telegram webhook called, but the channel is not configured (%s): answered 503",
+                "; ".join(self.problems),
             )
             return response.json({"ok": False, "description": "Telegram channel not configured"}, status=503)
         if not secret_matches(self.config.secret, request.headers.get(SECRET_HEADER)):
             # After a new secret, run `bot telegram set-webhook` again: until then Telegram sends the old one.
             self._log.log(
-                "refused", logging.WARNING, "Telegram webhook: a request from %s without the right secret token "
-                "refused (403); if RIS3_TELEGRAM_SECRET changed, run `bin/bot telegram set-webhook` again",
+                "refused requests", logging.WARNING,
+                "Telegram webhook: a request from %s without the right secret token refused (403); if "
+                "RIS3_TELEGRAM_SECRET changed, run `bin/bot telegram set-webhook` again",
                 request.ip or "an unknown address",
             )
             return response.json({"ok": False, "description": "Forbidden"}, status=403)
@@ -245,10 +247,12 @@ class TelegramInput(InputChannel):
             update = None
         update_id = update.get("update_id") if isinstance(update, dict) else None
         if not isinstance(update_id, int) or isinstance(update_id, bool):
-            self._log.log("not an update", logging.WARNING, "Telegram webhook: a body that is not an update refused")
+            self._log.log("bodies not an update", logging.WARNING, "Telegram webhook: a body not an update refused")
             return response.json({"ok": False, "description": "not a Telegram update"}, status=400)
         if not self.updates.first_time(update_id):
-            self._log.log("repeated", logging.INFO, "Telegram update %s received again: not processed twice", update_id)
+            self._log.log(
+                "repeated updates", logging.INFO, "Telegram update %s received again: not processed twice", update_id
+            )
             return response.json({"ok": True})
         query_id = callback_query_id(update)
         if query_id:  # stop the button's spinner whatever the press leads to
@@ -333,7 +337,9 @@ class TelegramInput(InputChannel):
         await guard(on_new_message, lambda _: incoming.seed_language)(message(incoming.text))
 
     async def _slow_down(self, conversation: str, output: OutputChannel, text: str) -> None:
-        self._log.log("rate limited", logging.INFO, "Telegram: a message of %s refused (rate limit)", conversation)
+        self._log.log(
+            "rate-limited messages", logging.INFO, "Telegram: a message of %s refused (rate limit)", conversation
+        )
         if self.guard.tell_to_slow_down(conversation, SLOW_DOWN_NOTICE_SECONDS):
             await output.send_text_message(conversation, text)
 

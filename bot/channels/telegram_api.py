@@ -18,6 +18,7 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +149,7 @@ class _Delayed:
     conversation: int | str | None  # for the logs
     due: float  # time.monotonic()
     queued_at: float
-    retries: int = 0  # calls that failed so far
+    failures: int = 0  # tries that failed so far: 1 for a call queued after failing, 0 for one queued behind it
 
 
 class DelayedSends:
@@ -188,7 +189,7 @@ class DelayedSends:
         queue = self._queues.get(chat)
         if (queue is not None and len(queue) >= self.per_chat) or len(self) >= self.total:
             self._log.log(
-                "dropped", logging.WARNING,
+                "replies dropped", logging.WARNING,
                 "Telegram %s for chat %s dropped: the queue of delayed replies is full (%d for this chat, %d in all)",
                 item.method, item.conversation, len(queue or ()), len(self),
             )
@@ -196,7 +197,7 @@ class DelayedSends:
         self._queues.setdefault(chat, deque()).append(item)
         wait = max(0.0, item.due - time.monotonic())
         self._log.log(
-            "delayed", logging.WARNING, "Telegram %s for chat %s delayed (%s): queued, to be sent in %.0f s",
+            "replies delayed", logging.WARNING, "Telegram %s for chat %s delayed (%s): queued, to be sent in %.1f s",
             item.method, item.conversation, reason, wait,
         )
         if chat not in self._tasks:
@@ -214,12 +215,12 @@ class DelayedSends:
                 if delay is None:
                     queue.popleft()
                     continue
-                item.retries += 1
+                item.failures += 1
                 now = time.monotonic()
-                if item.retries >= self.max_retries or now + delay - item.queued_at > self.max_age:
+                if item.failures - 1 >= self.max_retries or now + delay - item.queued_at > self.max_age:
                     self._log.log(
-                        "given up", logging.WARNING, "Telegram %s for chat %s given up after %s over %.0f s",
-                        item.method, item.conversation, _retries(item.retries), now - item.queued_at,
+                        "replies given up", logging.WARNING, "Telegram %s for chat %s given up after %s over %.0f s",
+                        item.method, item.conversation, _retries(item.failures - 1), now - item.queued_at,
                     )
                     queue.popleft()
                     continue
@@ -232,7 +233,7 @@ class DelayedSends:
     async def _attempt(self, api: BotApi, item: _Delayed) -> float | None:
         """One try of a delayed call: None when it is done with (sent, or refused for good), else the seconds
         to wait before the next try."""
-        backoff = self.retry_delay * 2 ** min(item.retries, 10)
+        backoff = self.retry_delay * 2 ** min(max(item.failures - 1, 0), 10)
         try:
             result = await api._post(item.method, item.payload)
         except ApiUnreachable as exc:
@@ -242,10 +243,13 @@ class DelayedSends:
                            item.method, item.conversation, exc)
             return None
         if result.ok:
-            logger.info(
-                "Telegram %s for chat %s sent after %s, %.0f s late",
-                item.method, item.conversation, _retries(item.retries + 1), time.monotonic() - item.queued_at,
-            )
+            late = time.monotonic() - item.queued_at
+            if item.failures:
+                logger.info("Telegram %s for chat %s sent after %s, %.0f s late", item.method, item.conversation,
+                            _retries(item.failures), late)
+            else:
+                logger.info("Telegram %s for chat %s sent %.0f s late, after the chat's earlier delayed replies",
+                            item.method, item.conversation, late)
             return None
         if result.status == 429 and result.retry_after is not None:
             return result.retry_after
@@ -265,7 +269,8 @@ class DelayedSends:
         if self._tasks:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         if waiting:
-            logger.warning("Telegram: %d delayed replies not sent: the server is stopping", waiting)
+            noun = "reply" if waiting == 1 else "replies"
+            logger.warning("Telegram: %d delayed %s not sent: the server is stopping", waiting, noun)
 
 
 def _retries(count: int) -> str:
@@ -355,12 +360,12 @@ class BotApi:
                     wait = self._backoff * 2 ** (attempt - 1)
                 if wait is None or attempt >= self._max_attempts or waited + wait > self._max_retry_wait:
                     if attempt > 1 and result.ok:
-                        self._log.log("retried", logging.INFO, "Telegram %s for chat %s sent after %s",
+                        self._log.log("sent after retries", logging.INFO, "Telegram %s for chat %s sent after %s",
                                       method, chat_id, _retries(attempt - 1))
                     return result
                 reason = f"{result.status} {result.description[:100]}"
             self._log.log(
-                "retry", logging.INFO, "Telegram %s for chat %s: %s, retrying in %.1f s (attempt %d of %d)",
+                "retries", logging.INFO, "Telegram %s for chat %s: %s, retrying in %.1f s (attempt %d of %d)",
                 method, chat_id, reason, wait, attempt + 1, self._max_attempts,
             )
             await asyncio.sleep(wait)
@@ -373,7 +378,7 @@ class BotApi:
         delayable = self.delayed is not None and method in DELAYABLE_METHODS
         if delayable and self.delayed.holds(payload.get("chat_id")):  # type: ignore[union-attr]
             # Earlier replies of this chat wait to be sent: this one goes after them, not before.
-            self._delay(method, payload, chat_id, 0.0, "earlier replies wait")
+            self._delay(method, payload, chat_id, 0.0, "earlier replies wait", failed=False)
             return None
         try:
             result = await self.request(method, payload, chat_id)
@@ -381,7 +386,7 @@ class BotApi:
             if delayable and exc.retryable:
                 self._delay(method, payload, chat_id, self.delayed.retry_delay, str(exc))  # type: ignore[union-attr]
                 return None
-            self._log.log("failed", logging.WARNING, "Telegram %s for chat %s failed: %s", method, chat_id, exc)
+            self._log.log("calls failed", logging.WARNING, "Telegram %s for chat %s failed: %s", method, chat_id, exc)
             return None
         if result.ok:
             return result.result
@@ -390,14 +395,16 @@ class BotApi:
             self._delay(method, payload, chat_id, wait or 0.0, f"{result.status} {result.description[:100]}")
             return None
         self._log.log(
-            f"failed {result.status}", logging.WARNING, "Telegram %s for chat %s failed: %s %s",
+            f"calls failed with {result.status}", logging.WARNING, "Telegram %s for chat %s failed: %s %s",
             method, chat_id, result.status, result.description[:200],
         )
         return None
 
-    def _delay(self, method: str, payload: Mapping[str, Any], chat_id: Any, wait: float, reason: str) -> None:
+    def _delay(
+        self, method: str, payload: Mapping[str, Any], chat_id: Any, wait: float, reason: str, failed: bool = True
+    ) -> None:
         now = time.monotonic()
-        item = _Delayed(method, dict(payload), chat_id, now + wait, now)
+        item = _Delayed(method, dict(payload), chat_id, now + wait, now, failures=1 if failed else 0)
         self.delayed.add(self, item, reason)  # type: ignore[union-attr]
 
 
@@ -416,3 +423,55 @@ async def set_webhook(config: TelegramConfig, url: str, drop_pending_updates: bo
         )
     finally:
         await api.close()
+
+
+async def webhook_info(config: TelegramConfig) -> ApiResult:
+    """getWebhookInfo: the webhook's URL and state as Telegram sees it."""
+    api = BotApi(config, max_retry_wait=5.0)
+    try:
+        return await api.request("getWebhookInfo", {})
+    finally:
+        await api.close()
+
+
+RECENT_ERROR_SECONDS = 3600.0
+
+
+def _when(timestamp: Any, now: float) -> str:
+    moment = datetime.fromtimestamp(float(timestamp), tz=timezone.utc)
+    minutes = max(0, int((now - float(timestamp)) // 60))
+    ago = f"{minutes} min ago" if minutes < 120 else f"{minutes // 60} h ago"
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC ({ago})"
+
+
+def webhook_report(info: Mapping[str, Any], now: float | None = None) -> tuple[list[str], bool]:
+    """getWebhookInfo's result as lines for the operator, and whether all is well: a webhook is set and
+    Telegram has had no error delivering to it in the last hour."""
+    now = time.time() if now is None else now
+    url = info.get("url") or ""
+    lines = [f"webhook: {url}" if url else "webhook: not set (run `bin/bot telegram set-webhook --url https://…`)"]
+    lines.append(f"pending updates: {info.get('pending_update_count', 0)}")
+    healthy = bool(url)
+    error_date = info.get("last_error_date")
+    if isinstance(error_date, (int, float)) and not isinstance(error_date, bool):
+        message = str(info.get("last_error_message") or "no message")
+        lines.append(f"last error: {_when(error_date, now)}: {message}")
+        if "403" in message:
+            lines.append("  (the bot refused Telegram's secret token: after a new RIS3_TELEGRAM_SECRET run "
+                         "`bin/bot telegram set-webhook` again)")
+        elif "503" in message:
+            lines.append("  (the bot's Telegram channel is not configured: RIS3_TELEGRAM_TOKEN and "
+                         "RIS3_TELEGRAM_SECRET where the Rasa server runs)")
+        healthy = healthy and now - error_date > RECENT_ERROR_SECONDS
+    else:
+        lines.append("last error: none")
+    sync_error = info.get("last_synchronization_error_date")
+    if isinstance(sync_error, (int, float)) and not isinstance(sync_error, bool):
+        lines.append(f"last synchronization error at Telegram: {_when(sync_error, now)}")
+    if info.get("max_connections") is not None:
+        lines.append(f"max connections: {info['max_connections']}")
+    updates = info.get("allowed_updates")
+    lines.append(f"allowed updates: {', '.join(map(str, updates)) if updates else 'Telegram default'}")
+    if info.get("ip_address"):
+        lines.append(f"IP address: {info['ip_address']}")
+    return lines, healthy

@@ -72,6 +72,8 @@ def telegram_stack(telegram_api: FakeBotApi) -> Iterator[TelegramStack]:
             "RIS3_TELEGRAM_API_BASE": telegram_api.base_url,
             "RIS3_TELEGRAM_BOT_USERNAME": BOT_USERNAME,
             "RIS3_RATE_CONVERSATION_BURST": "30",  # tests type faster than people (defaults: tests/e2e/test_limits.py)
+            # A 429 asking for more than 2 s queues the reply (60 s in production: tests would wait a minute).
+            "RIS3_TELEGRAM_MAX_RETRY_WAIT": "2",
         }
     ).start()
     try:
