@@ -18,9 +18,12 @@ import aiohttp
 
 from bot.handoff.config import HandoffSettings
 from bot.handoff.conversations import TrackerStoreUnavailable, purge_conversations
+from bot.handoff.models import TICKET_STATUSES
 from bot.handoff.outbox import RetryPolicy, deliver_due, run_outbox
 from bot.handoff.senders import build_senders
 from bot.handoff.store import HandoffStore, StoreUnavailable, upgrade
+from bot.handoff.thread_outbox import deliver_due_messages
+from bot.handoff.thread_senders import build_message_senders
 
 logger = logging.getLogger("bot.handoff")
 
@@ -31,15 +34,17 @@ async def _outbox(store: HandoffStore, settings: HandoffSettings, interval: floa
     policy = RetryPolicy.from_settings(settings)
     async with aiohttp.ClientSession() as session:
         senders = build_senders(settings, session)
+        message_senders = build_message_senders(settings, session)
         logger.info("handoff outbox: channels %s", sorted(senders) or "none")
         if once:
             print(await deliver_due(store, senders, policy=policy))
+            print(await deliver_due_messages(store, message_senders, policy=policy))
             return
         stop = asyncio.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):  # no signal handlers on some platforms
                 asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-        await run_outbox(store, senders, interval, stop, policy=policy)
+        await run_outbox(store, senders, interval, stop, policy=policy, message_senders=message_senders)
 
 
 def main(argv: list[str] | None = None, settings: HandoffSettings | None = None) -> int:
@@ -53,7 +58,7 @@ def main(argv: list[str] | None = None, settings: HandoffSettings | None = None)
     purge = commands.add_parser("purge", help="erase personal data older than the retention period")
     purge.add_argument("--days", type=int, help="retention in days (default RIS3_HANDOFF_RETENTION_DAYS)")
     tickets = commands.add_parser("tickets", help="list tickets: reference, status, notifications")
-    tickets.add_argument("--status", choices=["open", "answered", "closed"])
+    tickets.add_argument("--status", choices=list(TICKET_STATUSES))
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -50,6 +50,17 @@ class HandoffSettings(BaseSettings):
     webhook_secret: SecretStr | None = None
     http_timeout_seconds: float = 30.0
 
+    # The two-way handoff (docs/handoff.md): where the Rasa server takes pushes to the website chat, and
+    # the working hours the user is told to expect the reply in (Finnish public holidays off by default).
+    rasa_url: str = Field(
+        default="http://127.0.0.1:5005", validation_alias=AliasChoices("RIS3_RASA_URL", "rasa_url")
+    )
+    working_hours: str = "Mon-Fri 08:00-16:00"
+    timezone: str = "Europe/Helsinki"
+    holidays_country: str = "FI"
+    # The user's e-mail copy of a reply; off with "0" (the chat alone).
+    email_replies: bool = True
+
     max_attempts: int = 8
     backoff_base_seconds: float = 30.0
     backoff_max_seconds: float = 3600.0

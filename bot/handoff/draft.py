@@ -10,7 +10,7 @@ from typing import Any, Literal, TypedDict
 
 from bot.handoff.validation import ContactKind, validate_contact, validate_name, validate_question
 
-MAX_LANGUAGE, MAX_CHANNEL = 16, 32
+MAX_LANGUAGE, MAX_CHANNEL, MAX_CONVERSATION = 16, 32, 200
 
 
 class TranscriptEntry(TypedDict):
@@ -71,6 +71,8 @@ class TicketDraft:
     channel: str
     consent: bool
     transcript: Sequence[Mapping[str, Any]] = field(default_factory=list)
+    # The Rasa conversation (tracker.sender_id) the manager's replies go back to.
+    conversation_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class CheckedDraft:
     language: str
     channel: str
     transcript_json: str
+    conversation_id: str | None = None
 
 
 def check_draft(draft: TicketDraft) -> CheckedDraft:
@@ -102,4 +105,13 @@ def check_draft(draft: TicketDraft) -> CheckedDraft:
         channel=channel,
         # ensure_ascii=False keeps Finnish text readable in the database.
         transcript_json=json.dumps(transcript, ensure_ascii=False),
+        conversation_id=_conversation(draft.conversation_id),
     )
+
+
+def _conversation(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_CONVERSATION or not value.isprintable():
+        raise ValueError("the conversation id must be a short printable string")
+    return value

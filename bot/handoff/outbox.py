@@ -10,17 +10,20 @@ leaves the job to be sent again after its lease: delivery is at least once, neve
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.handoff.config import HandoffSettings
 from bot.handoff.models import NotificationJob, utcnow
 from bot.handoff.redaction import redact
 from bot.handoff.senders import DeliveryError, Sender
 from bot.handoff.store import HandoffStore, StoreUnavailable
+
+if TYPE_CHECKING:
+    from bot.handoff.thread_outbox import MessageSender
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +83,7 @@ async def _deliver(
 ) -> None:
     reference = job.ticket.reference
     try:
-        await sender.send(job.ticket)
+        external_id = await sender.send(job.ticket)
     except Exception as exc:
         error = _describe(exc, job)
         give_up = job.attempts + 1 >= policy.max_attempts
@@ -111,7 +114,7 @@ async def _deliver(
             )
             report.retrying.append(job.id)
         return
-    await asyncio.to_thread(store.mark_sent, job.id)
+    await asyncio.to_thread(store.mark_sent, job.id, external_id=external_id)
     logger.info("handoff %s: job %d (%s) sent", reference, job.id, job.kind)
     report.sent.append(job.id)
 
@@ -150,17 +153,38 @@ async def run_outbox(
     stop_event: asyncio.Event,
     *,
     policy: RetryPolicy | None = None,
+    message_senders: Mapping[str, MessageSender] | None = None,
+    wake: asyncio.Event | None = None,
 ) -> None:
-    """Deliver due jobs every `interval` seconds until stop_event is set; outages only delay it."""
+    """Deliver due jobs (the notifications, and the thread's messages when message_senders are given)
+    every `interval` seconds, or at once when `wake` is set, until stop_event is set; outages only delay it."""
     while not stop_event.is_set():
+        if wake is not None:
+            wake.clear()
         try:
             report = await deliver_due(store, senders, policy=policy)
             if report.sent or report.retrying or report.failed:
                 logger.info("handoff outbox: %s", report)
+            if message_senders is not None:
+                from bot.handoff.thread_outbox import deliver_due_messages  # it builds on this module
+
+                messages = await deliver_due_messages(store, message_senders, policy=policy)
+                if messages.sent or messages.retrying or messages.failed or messages.held:
+                    logger.info("handoff outbox, thread messages: %s", messages)
         except StoreUnavailable as exc:
             logger.warning("handoff outbox: %s; trying again in %s s", exc, interval)
         except Exception as exc:
             # The loop must outlive any one bad round; the type alone, as the message could hold personal data.
             logger.error("handoff outbox round failed: %s", type(exc).__name__)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop_event.wait(), timeout=interval)
+        await _sleep(stop_event, wake, interval)
+
+
+async def _sleep(stop_event: asyncio.Event, wake: asyncio.Event | None, interval: float) -> None:
+    waits = [asyncio.ensure_future(stop_event.wait())]
+    if wake is not None:
+        waits.append(asyncio.ensure_future(wake.wait()))
+    try:
+        await asyncio.wait(waits, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()

@@ -39,7 +39,8 @@ class DeliveryError(Exception):
 class Sender(Protocol):
     kind: str
 
-    async def send(self, ticket: Ticket) -> None: ...
+    # Returns what the receiver calls the message when that matters later (Telegram's message id).
+    async def send(self, ticket: Ticket) -> str | None: ...
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -66,23 +67,27 @@ class EmailSender:
         return message
 
     async def send(self, ticket: Ticket) -> None:
-        s = self._settings
-        password = s.smtp_password.get_secret_value() if s.smtp_password else None
-        try:
-            await aiosmtplib.send(
-                self.message(ticket),
-                hostname=s.smtp_host,
-                port=s.smtp_port,
-                username=s.smtp_username or None,
-                password=password,
-                start_tls=s.smtp_starttls,
-                timeout=s.smtp_timeout_seconds,
-            )
-        except aiosmtplib.SMTPResponseException as exc:
-            # The code says enough; the server's text may quote addresses.
-            raise DeliveryError(f"SMTP server {s.smtp_host}:{s.smtp_port} refused the mail ({exc.code})") from exc
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
-            raise DeliveryError(f"SMTP server {s.smtp_host}:{s.smtp_port} unreachable ({type(exc).__name__})") from exc
+        await send_mail(self._settings, self.message(ticket))
+
+
+async def send_mail(s: HandoffSettings, message: EmailMessage) -> None:
+    """Send one plain-text mail through the configured SMTP server; DeliveryError free of addresses."""
+    password = s.smtp_password.get_secret_value() if s.smtp_password else None
+    try:
+        await aiosmtplib.send(
+            message,
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username or None,
+            password=password,
+            start_tls=s.smtp_starttls,
+            timeout=s.smtp_timeout_seconds,
+        )
+    except aiosmtplib.SMTPResponseException as exc:
+        # The code says enough; the server's text may quote addresses.
+        raise DeliveryError(f"SMTP server {s.smtp_host}:{s.smtp_port} refused the mail ({exc.code})") from exc
+    except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        raise DeliveryError(f"SMTP server {s.smtp_host}:{s.smtp_port} unreachable ({type(exc).__name__})") from exc
 
 
 class TelegramSender:
@@ -102,23 +107,25 @@ class TelegramSender:
         )
         self._chat_id = settings.manager_chat_id
 
-    async def send(self, ticket: Ticket) -> None:
-        body = {
-            "chat_id": self._chat_id,
-            "text": render_text(ticket, max_chars=TELEGRAM_MAX_TEXT),
-            "disable_web_page_preview": True,
-        }
-        try:
-            result = await self._api.request("sendMessage", body, chat_id=self._chat_id)
-        except ApiUnreachable as exc:
-            raise DeliveryError(str(exc)) from exc
-        if result.ok:
-            return
-        if result.status == 429 and result.retry_after is not None:
-            raise DeliveryError(
-                f"Telegram rate limit, retry after {result.retry_after} s", retry_after=result.retry_after
-            )
-        raise DeliveryError(f"Telegram API answered {result.status}: {result.description or 'no description'}")
+    async def send(self, ticket: Ticket) -> str | None:
+        # The message's id is kept: the manager's Telegram reply to it becomes a reply on this ticket.
+        return await send_telegram(self._api, self._chat_id, render_text(ticket, max_chars=TELEGRAM_MAX_TEXT))
+
+
+async def send_telegram(api: BotApi, chat_id: int | str, text: str) -> str | None:
+    """sendMessage as plain text (no parse_mode: nothing is markup); the sent message's id, or DeliveryError."""
+    body = {"chat_id": chat_id, "text": text, "disable_web_page_preview": True}
+    try:
+        result = await api.request("sendMessage", body, chat_id=chat_id)
+    except ApiUnreachable as exc:
+        raise DeliveryError(str(exc)) from exc
+    if result.ok:
+        sent = result.result
+        message_id = sent.get("message_id") if isinstance(sent, dict) else None
+        return str(message_id) if message_id is not None else None
+    if result.status == 429 and result.retry_after is not None:
+        raise DeliveryError(f"Telegram rate limit, retry after {result.retry_after} s", retry_after=result.retry_after)
+    raise DeliveryError(f"Telegram API answered {result.status}: {result.description or 'no description'}")
 
 
 class WebhookSender:

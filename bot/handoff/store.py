@@ -27,9 +27,12 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot.handoff.database import make_engine, safe_url
 from bot.handoff.draft import TicketDraft, check_draft
-from bot.handoff.models import JOB_KINDS, TICKET_STATUSES, NotificationJob, Ticket, utcnow
+from bot.handoff.models import JOB_KINDS, TICKET_STATUSES, MessageJob, NotificationJob, Ticket, utcnow
 from bot.handoff.redaction import redact
 from bot.handoff.reference import new_reference
+from bot.handoff.thread_store import ThreadStoreMixin, TicketClosed, TicketNotFound
+
+__all__ = ["HandoffStore", "StoreReadOnly", "StoreUnavailable", "TicketClosed", "TicketNotFound", "upgrade"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +55,6 @@ class StoreUnavailable(RuntimeError):
 
 class StoreReadOnly(StoreUnavailable):
     """The handoff database answers but refuses to write (a read-only file, role or server)."""
-
-
-class TicketNotFound(LookupError):
-    pass
 
 
 class _ReferenceTaken(Exception):
@@ -108,7 +107,7 @@ def _check_kinds(channels: Sequence[str]) -> builtins.list[str]:
     return list(dict.fromkeys(channels))  # each once, in the given order
 
 
-class HandoffStore:
+class HandoffStore(ThreadStoreMixin):
     def __init__(
         self,
         database_url: str,
@@ -162,7 +161,7 @@ class HandoffStore:
         remember the try) makes SQLite really write a page, which its journal needs a writable folder for."""
         with self._session() as session:
             try:
-                for table in (Ticket.__table__, NotificationJob.__table__):
+                for table in (Ticket.__table__, NotificationJob.__table__, MessageJob.__table__):
                     session.execute(update(table).where(false()).values(status=table.c.status))
                 session.execute(
                     text("INSERT INTO alembic_version (version_num) VALUES (:probe)"),
@@ -189,7 +188,8 @@ class HandoffStore:
                 transcript=checked.transcript_json,
                 channel=checked.channel,
                 language=checked.language,
-                status="open",
+                conversation_id=checked.conversation_id,
+                status="new",
                 created_at=now,
                 updated_at=now,
             )
@@ -272,7 +272,7 @@ class HandoffStore:
             result = cast("CursorResult[Any]", session.execute(statement))
             return result.rowcount == 1
 
-    def mark_sent(self, job_id: int, now: datetime | None = None) -> None:
+    def mark_sent(self, job_id: int, now: datetime | None = None, external_id: str | None = None) -> None:
         with self._session() as session, session.begin():
             session.execute(
                 update(NotificationJob)
@@ -282,6 +282,7 @@ class HandoffStore:
                     sent_at=now or self._clock(),
                     attempts=NotificationJob.attempts + 1,
                     last_error=None,
+                    external_id=external_id,
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -314,6 +315,7 @@ class HandoffStore:
                 .values(status="failed", last_error=ERASED_BEFORE_DELIVERY)
                 .execution_options(synchronize_session=False)
             )
+            self.erase_threads(session, select(Ticket.id).where(old), now)
             erase = (
                 update(Ticket)
                 .where(old)
@@ -322,6 +324,7 @@ class HandoffStore:
                     contact=None,
                     question=None,
                     transcript=None,
+                    conversation_id=None,
                     personal_data_erased_at=now,
                     updated_at=now,
                 )

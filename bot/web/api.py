@@ -15,6 +15,7 @@ from bot.handoff.store import TicketNotFound
 from bot.web.auth import USER_KEY
 from bot.web.errors import error_response
 from bot.web.keys import STORE
+from bot.web.replies import close_ticket, thread_json
 from bot.web.sessions import csrf_token
 
 logger = logging.getLogger(__name__)
@@ -22,8 +23,8 @@ logger = logging.getLogger(__name__)
 STATUS_HINT = f"status must be one of {', '.join(TICKET_STATUSES)}"
 
 
-def ticket_json(ticket: Ticket) -> dict[str, Any]:
-    return {
+def ticket_json(ticket: Ticket, with_thread: bool = False) -> dict[str, Any]:
+    result = {
         **ticket.as_dict(),
         "updated_at": ticket.updated_at.isoformat(),
         "notifications": [
@@ -31,6 +32,9 @@ def ticket_json(ticket: Ticket) -> dict[str, Any]:
             for job in ticket.jobs
         ],
     }
+    if with_thread:
+        result["thread"] = thread_json(ticket)
+    return result
 
 
 async def session_info(request: web.Request) -> web.Response:
@@ -47,10 +51,10 @@ async def list_tickets(request: web.Request) -> web.Response:
 
 
 async def get_ticket(request: web.Request) -> web.Response:
-    ticket = await asyncio.to_thread(request.app[STORE].get, normalise_reference(request.match_info["reference"]))
+    ticket = await asyncio.to_thread(request.app[STORE].thread, normalise_reference(request.match_info["reference"]))
     if ticket is None:
         return error_response(request, 404, "no ticket with this reference")
-    return web.json_response(ticket_json(ticket))
+    return web.json_response(ticket_json(ticket, with_thread=True))
 
 
 async def set_status(request: web.Request) -> web.Response:
@@ -69,12 +73,15 @@ async def set_status(request: web.Request) -> web.Response:
         return error_response(request, 422, STATUS_HINT)
     store = request.app[STORE]
     try:
-        await asyncio.to_thread(store.set_status, reference, status)
+        if status == "closed":  # the user is told, and the bot is in charge again
+            await close_ticket(request, reference)
+        else:
+            await asyncio.to_thread(store.set_status, reference, status)
     except TicketNotFound:
         return error_response(request, 404, "no ticket with this reference")
     logger.info("back office: %s marked %s %s (API)", request[USER_KEY], reference, status)
     # Read back with its notifications: set_status returns the ticket without them.
-    ticket = await asyncio.to_thread(store.get, reference)
+    ticket = await asyncio.to_thread(store.thread, reference)
     if ticket is None:  # deleted between the two calls; nothing in the back office deletes tickets
         return error_response(request, 404, "no ticket with this reference")
-    return web.json_response(ticket_json(ticket))
+    return web.json_response(ticket_json(ticket, with_thread=True))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
 from aiohttp import web
 
+from bot.channels.backoffice_link import KEPT_REPLIES_PATH, TELEGRAM_REPLY_PATH
 from bot.handoff.config import HandoffSettings
 from bot.handoff.store import HandoffStore
-from bot.web import api, auth, inbox
+from bot.web import api, auth, inbox, internal, replies
 from bot.web.background import background_tasks
 from bot.web.config import WebSettings
 from bot.web.csrf import csrf_protection
@@ -20,6 +22,7 @@ from bot.web.keys import (
     ACCOUNT,
     HANDOFF_SETTINGS,
     HEALTH,
+    OUTBOX_WAKE,
     PASSWORD_CHECKS,
     REVOCATIONS,
     SETTINGS,
@@ -63,11 +66,17 @@ def _routes(app: web.Application) -> None:
     app.router.add_get("/inbox", inbox.ticket_list)
     app.router.add_get("/inbox/tickets/{reference}", inbox.ticket_page)
     app.router.add_post("/inbox/tickets/{reference}/status", inbox.change_status)
+    app.router.add_post("/inbox/tickets/{reference}/replies", replies.inbox_reply)
 
     app.router.add_get("/api/session", api.session_info)
     app.router.add_get("/api/tickets", api.list_tickets)
     app.router.add_get("/api/tickets/{reference}", api.get_ticket)
     app.router.add_post("/api/tickets/{reference}/status", api.set_status)
+    app.router.add_post("/api/tickets/{reference}/replies", replies.api_reply)
+
+    # For the Rasa server's channels, behind the shared token (docs/handoff.md).
+    app.router.add_post(KEPT_REPLIES_PATH, internal.kept_replies)
+    app.router.add_post(TELEGRAM_REPLY_PATH, internal.telegram_reply)
 
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
 
@@ -85,6 +94,7 @@ def create_app(settings: WebSettings | None = None, handoff_settings: HandoffSet
     # The store connects lazily; its migrations run at start-up in background_tasks.
     app[STORE] = HandoffStore(handoff_settings.database_url)
     app[HEALTH] = DatabaseHealth(app[STORE])
+    app[OUTBOX_WAKE] = asyncio.Event()
     app[ACCOUNT] = _account(settings)
     app[REVOCATIONS] = Revocations()
     app[SIGN_IN_LIMITS] = SignInLimits(settings)

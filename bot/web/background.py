@@ -20,7 +20,8 @@ from bot.handoff.database import safe_url
 from bot.handoff.outbox import RetryPolicy, run_outbox
 from bot.handoff.senders import build_senders
 from bot.handoff.store import HandoffStore, StoreUnavailable, upgrade
-from bot.web.keys import HANDOFF_SETTINGS, SETTINGS, STORE
+from bot.handoff.thread_senders import build_message_senders
+from bot.web.keys import HANDOFF_SETTINGS, OUTBOX_WAKE, SETTINGS, STORE
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ async def run_background(
     stop: asyncio.Event,
     *,
     migrated: bool,
+    wake: asyncio.Event | None = None,
 ) -> None:
     # Until the schema is there, the outbox and the purge would only fail; retry at the outbox's pace.
     while not migrated:
@@ -80,9 +82,19 @@ async def run_background(
         logger.warning("%s notifications are off: %s not set", kind, ", ".join(missing))
     async with aiohttp.ClientSession() as session:
         senders = build_senders(handoff, session)
+        message_senders = build_message_senders(handoff, session)
         logger.info("handoff outbox: delivering through %s", ", ".join(sorted(senders)) or "no channel")
+        logger.info("handoff outbox: replies through %s", ", ".join(sorted(message_senders)) or "no route")
         await asyncio.gather(
-            run_outbox(store, senders, outbox_interval, stop, policy=RetryPolicy.from_settings(handoff)),
+            run_outbox(
+                store,
+                senders,
+                outbox_interval,
+                stop,
+                policy=RetryPolicy.from_settings(handoff),
+                message_senders=message_senders,
+                wake=wake,
+            ),
             purge_daily(store, handoff.retention_days, purge_interval, stop, handoff.tracker_database_url),
         )
 
@@ -102,6 +114,7 @@ async def background_tasks(app: web.Application) -> AsyncIterator[None]:
             settings.purge_interval_seconds,
             stop,
             migrated=migrated,
+            wake=app[OUTBOX_WAKE],
         ),
         name="ris3-backoffice-background",
     )

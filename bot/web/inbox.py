@@ -1,4 +1,4 @@
-"""The manager's inbox: tickets by status, one ticket with its transcript, marking it answered or closed."""
+"""The manager's inbox: tickets by status, one ticket with its transcript and thread, its status buttons."""
 
 from __future__ import annotations
 
@@ -13,17 +13,34 @@ from bot.handoff.store import TicketNotFound
 from bot.web.auth import USER_KEY
 from bot.web.errors import error_response
 from bot.web.keys import STORE
+from bot.web.replies import close_ticket
 from bot.web.sessions import csrf_token
 from bot.web.templates import render
 
 logger = logging.getLogger(__name__)
 
-STATUS_LABELS = {"open": "Open", "answered": "Answered", "closed": "Closed"}
-# The buttons a ticket page offers, by the ticket's status: what it can move to next.
+STATUS_LABELS = {"new": "New", "answered": "Answered", "waiting": "Waiting for the user", "closed": "Closed"}
+# The buttons a ticket page offers, by the ticket's status: what it can move to next. Close tells the user.
 ACTIONS = {
-    "open": [("answered", "Mark answered"), ("closed", "Close")],
-    "answered": [("closed", "Close"), ("open", "Reopen")],
-    "closed": [("open", "Reopen")],
+    "new": [("answered", "Mark answered"), ("closed", "Close")],
+    "answered": [("waiting", "Mark waiting for the user"), ("closed", "Close")],
+    "waiting": [("answered", "Mark answered"), ("closed", "Close")],
+    "closed": [("new", "Reopen")],
+}
+ROUTE_LABELS = {
+    "user_web": "website chat",
+    "user_telegram": "Telegram",
+    "user_rest": "REST (with the next message)",
+    "user_email": "e-mail",
+    "manager_email": "e-mail to you",
+    "manager_telegram": "Telegram to you",
+    "manager_webhook": "webhook",
+}
+DELIVERY_LABELS = {
+    "pending": "waiting to be sent",
+    "held": "kept until the user is back",
+    "sent": "delivered",
+    "failed": "failed",
 }
 
 
@@ -32,7 +49,7 @@ async def _context(request: web.Request, **values: object) -> dict[str, object]:
 
 
 async def ticket_list(request: web.Request) -> web.StreamResponse:
-    status = request.query.get("status", "open")
+    status = request.query.get("status", "new")
     if status not in TICKET_STATUSES:
         return error_response(request, 400, f"Unknown status; use one of {', '.join(TICKET_STATUSES)}.")
     tickets = await asyncio.to_thread(request.app[STORE].list, status)
@@ -44,10 +61,17 @@ async def ticket_list(request: web.Request) -> web.StreamResponse:
 
 async def ticket_page(request: web.Request) -> web.StreamResponse:
     reference = normalise_reference(request.match_info["reference"])
-    ticket = await asyncio.to_thread(request.app[STORE].get, reference)
+    ticket = await asyncio.to_thread(request.app[STORE].thread, reference)
     if ticket is None:
         return error_response(request, 404, "No ticket with this reference.")
-    context = await _context(request, ticket=ticket, labels=STATUS_LABELS, actions=ACTIONS.get(ticket.status, []))
+    context = await _context(
+        request,
+        ticket=ticket,
+        labels=STATUS_LABELS,
+        actions=ACTIONS.get(ticket.status, []),
+        routes=ROUTE_LABELS,
+        deliveries=DELIVERY_LABELS,
+    )
     return render("ticket.html", context)
 
 
@@ -57,7 +81,10 @@ async def change_status(request: web.Request) -> web.StreamResponse:
     if not isinstance(status, str) or status not in TICKET_STATUSES:
         return error_response(request, 422, f"Unknown status; use one of {', '.join(TICKET_STATUSES)}.")
     try:
-        await asyncio.to_thread(request.app[STORE].set_status, reference, status)
+        if status == "closed":  # the user is told, and the bot is in charge again
+            await close_ticket(request, reference)
+        else:
+            await asyncio.to_thread(request.app[STORE].set_status, reference, status)
     except TicketNotFound:
         return error_response(request, 404, "No ticket with this reference.")
     logger.info("back office: %s marked %s %s", request[USER_KEY], reference, status)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from bot.handoff.config import HandoffSettings
@@ -21,3 +23,5 @@ REVOCATIONS = web.AppKey("revocations", Revocations)
 SIGN_IN_LIMITS = web.AppKey("sign_in_limits", SignInLimits)
 PASSWORD_CHECKS = web.AppKey("password_checks", PasswordChecks)
 HEALTH = web.AppKey("health", DatabaseHealth)
+# Set when a reply or a closing is stored: the outbox delivers it at once instead of at its next round.
+OUTBOX_WAKE = web.AppKey("outbox_wake", asyncio.Event)

@@ -22,7 +22,7 @@ def _ticket(**overrides: object) -> Ticket:
         "transcript": json.dumps([{"sender": "user", "text": "hei", "time": "2026-01-01T10:00:00+00:00"}]),
         "channel": "telegram",
         "language": "fi",
-        "status": "open",
+        "status": "new",
         "created_at": datetime(2026, 1, 1, 10, 0, tzinfo=timezone.utc),
     }
     values.update(overrides)

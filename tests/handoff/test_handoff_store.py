@@ -46,7 +46,7 @@ def test_migrations_build_the_models_schema_and_can_run_again(empty_database_url
         store.ping()
         with store.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            assert context.get_current_revision() == head_revision() == "0001"
+            assert context.get_current_revision() == head_revision() == "0002"
             # The migrations and the models describe the same tables, columns and indexes.
             assert compare_metadata(context, Base.metadata) == []
         tables = set(inspect(store.engine).get_table_names())
@@ -80,7 +80,7 @@ def test_ticket_and_one_job_per_channel(store: HandoffStore, make_draft: Draft) 
     stored = store.get(ticket.reference)
     assert stored is not None
     assert (stored.name, stored.contact, stored.contact_kind) == ("Maija Meikäläinen", "+358447478512", "phone")
-    assert stored.status == "open" and stored.language == "fi" and stored.channel == "rest"
+    assert stored.status == "new" and stored.language == "fi" and stored.channel == "rest"
     assert stored.transcript_entries[0] == {
         "sender": "user",
         "text": "Haluan puhua ihmisen kanssa",
@@ -174,7 +174,7 @@ def test_status_changes_and_listing(store: HandoffStore, make_draft: Draft) -> N
     updated = store.set_status(first.reference, "answered")
     assert updated.status == "answered" and updated.updated_at >= updated.created_at and updated.jobs == []
     assert [t.reference for t in store.list()] == [first.reference, second.reference]
-    assert [t.reference for t in store.list(status="open")] == [second.reference]
+    assert [t.reference for t in store.list(status="new")] == [second.reference]
     assert [t.reference for t in store.list(status="answered")] == [first.reference]
     with pytest.raises(ValueError):
         store.set_status(first.reference, "deleted")

@@ -82,7 +82,7 @@ async def test_signed_ticket_is_accepted(
     assert payload["contact"] == "maija.meikalainen@yritys.fi" and payload["contact_kind"] == "email"
     assert payload["question"] == "<b>Hei</b> & 'terve'"
     assert payload["transcript"][1]["sender"] == "bot"
-    assert (payload["language"], payload["channel"], payload["status"]) == ("fi", "rest", "open")
+    assert (payload["language"], payload["channel"], payload["status"]) == ("fi", "rest", "new")
 
 
 @pytest.mark.asyncio

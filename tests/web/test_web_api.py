@@ -61,7 +61,7 @@ async def test_a_status_change_without_or_with_a_wrong_token_is_refused(
     assert (missing.status, wrong.status) == (403, 403)
     assert "error" in await wrong.json()
     stored = store.get(ticket.reference)
-    assert stored is not None and stored.status == "open"
+    assert stored is not None and stored.status == "new"
 
 
 @pytest.mark.asyncio

@@ -24,7 +24,7 @@ from bot.web.passwords import hash_password
 from bot.web.secret_key import SecretKeyError, load_secret_key
 
 PAGES = ["/inbox", "/inbox?status=closed", "/inbox/tickets/RIS3-7K2Q"]
-API_GETS = ["/api/session", "/api/tickets", "/api/tickets?status=open", "/api/tickets/RIS3-7K2Q", "/api/nothing-here"]
+API_GETS = ["/api/session", "/api/tickets", "/api/tickets?status=new", "/api/tickets/RIS3-7K2Q", "/api/nothing-here"]
 
 
 @pytest.mark.asyncio

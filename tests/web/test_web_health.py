@@ -83,7 +83,7 @@ async def test_health_reports_a_read_only_sqlite_database(
         headers={"X-CSRF-Token": await backoffice.api_token()},
     )
     assert changed.status == 503
-    assert store.get(ticket.reference).status == "open"  # type: ignore[union-attr]
+    assert store.get(ticket.reference).status == "new"  # type: ignore[union-attr]
 
 
 @pytest.mark.asyncio

@@ -69,7 +69,7 @@ async def test_a_status_post_without_or_with_a_wrong_csrf_token_is_refused(
     assert (await other.sign_in()).status == 303
     assert await _status_form(signed_in, ticket.reference, "answered", await other.api_token()) == 403
     stored = store.get(ticket.reference)
-    assert stored is not None and stored.status == "open"
+    assert stored is not None and stored.status == "new"
 
 
 @pytest.mark.asyncio
