@@ -30,6 +30,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.backoffice_client import backoffice
 from bot.channels.conversation_ids import MAX_SENDER_CHARS, REST, conversation_id, valid_sender
 from bot.channels.limits import SLOW_DOWN, TOO_LONG, ChannelGuard, client_address, say
 from bot.channels.request_size import LimitedBlueprint
@@ -122,7 +123,9 @@ class RestInput(InputChannel):
                 return _reply(sender, say(SLOW_DOWN, language, seconds=wait), 429, {"Retry-After": str(wait)})
             collector = CollectingOutputChannel()
             await handle(UserMessage(text, collector, conversation, input_channel=REST, metadata=metadata))
+            # The project manager's replies kept for this conversation come with the answer (docs/handoff.md).
+            kept = [{"text": m["text"]} for m in await backoffice().take_kept(conversation, "user_rest")]
             # The client named its conversation `sender`; the prefix is ours.
-            return response.json([{**m, "recipient_id": sender} for m in collector.messages])
+            return response.json([{**m, "recipient_id": sender} for m in [*collector.messages, *kept]])
 
         return webhook

@@ -52,6 +52,7 @@ from bot.channels.limits import SLOW_DOWN, TOO_LONG, ChannelGuard, say
 from bot.channels.log_throttle import ThrottledLog
 from bot.channels.request_size import LimitedBlueprint
 from bot.channels.telegram_api import SECRET_HEADER, BotApi, DelayedSends, TelegramConfig
+from bot.channels.telegram_manager_replies import handle_manager_reply
 from bot.channels.telegram_updates import (
     RESTART,
     BotIdentity,
@@ -298,6 +299,9 @@ class TelegramInput(InputChannel):
         chat_id = chat_id_of(update)
         async with self._chat_turn(chat_id):
             try:
+                # The project manager replying to a request's notification (bot/channels/telegram_manager_replies.py).
+                if await handle_manager_reply(update, self.api):
+                    return
                 incoming = read_update(update, await self._identity(update), self.payloads.decode)
                 if incoming is not None:
                     await self._handle(incoming, on_new_message, app)

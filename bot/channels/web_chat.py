@@ -50,6 +50,7 @@ from bot.channels.conversation_language import LANGUAGE_SLOT, LANGUAGES, set_lan
 from bot.channels.limits import SLOW_DOWN, TOO_LONG, ChannelGuard, client_address, say
 from bot.channels.request_size import limit_request_size
 from bot.channels.unanswered import guard
+from bot.channels.web_chat_push import add_push_route, deliver_kept
 from bot.channels.web_chat_rules import (
     BadMessage,
     PendingReplies,
@@ -240,6 +241,8 @@ class WebChatInput(InputChannel):
         )
         blueprint = ChatBlueprint(self, sio, self.socketio_path, "web_chat_webhook", __name__)
         namespace = self.namespace
+        # The two-way handoff: the project manager's replies pushed to open pages (bot/channels/web_chat_push.py).
+        add_push_route(blueprint, sio, namespace, self.bot_message_evt)
 
         @blueprint.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -273,6 +276,7 @@ class WebChatInput(InputChannel):
             await sio.emit(LIMITS_EVENT, limits, to=sid, namespace=namespace)
             for payload in self.pending.take(conversation):
                 await sio.emit(self.bot_message_evt, payload, to=sid, namespace=namespace)
+            await deliver_kept(sio, sid, conversation, namespace, self.bot_message_evt)  # replies kept meanwhile
 
         async def say_to(sid: str, template: Mapping[str, str], language: str | None, **values: object) -> None:
             payload: dict[str, Any] = {"text": say(template, language, **values)}
