@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
 import json
+import logging
 import math
 import os
 import random
@@ -65,6 +67,25 @@ WARM_UP_SECONDS = 180.0
 MAIL_WAIT_SECONDS = 60.0
 
 
+class LibraryErrors(logging.Handler):
+    """Errors the socket.io client library logs, counted for the report instead of printed in its middle.
+    "packet queue is empty, aborting": a client's connection heard nothing from the server (not even its
+    pings, every 25 s) for 50 s and gave up writing; a sign of a server too busy to serve its sockets."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: Counter[str] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages[record.getMessage()[:120]] += 1
+
+
+LIBRARY_ERRORS = LibraryErrors()
+for _name in ("engineio.client", "socketio.client"):
+    logging.getLogger(_name).addHandler(LIBRARY_ERRORS)
+    logging.getLogger(_name).propagate = False
+
+
 def duration(text: str) -> float:
     """Seconds from '900', '90s', '15m' or '1h'."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
@@ -93,8 +114,6 @@ class Bench:
     mailbox: Mailbox = field(default_factory=Mailbox)
     ours: BotProcesses | None = None
     theirs: default_bot.DefaultBot | None = None
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
-    results: dict[str, Any] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ set-up
 
@@ -144,7 +163,8 @@ class Bench:
 
     def load(self, target: Target, budget: int | None = None) -> Load:
         a = self.args
-        return Load(target, tuple(a.think), a.quiet, a.timeout, self.run_id, a.seed, budget)
+        # Each run its own sender ids: a level must not continue the conversations of the level before.
+        return Load(target, tuple(a.think), a.quiet, a.timeout, uuid.uuid4().hex[:8], a.seed, budget)
 
     # ------------------------------------------------------------------ databases
 
@@ -155,7 +175,7 @@ class Bench:
         size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
         if not path.exists():
             return size, 0
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30) as db:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as db:
             (conversations,) = db.execute("SELECT COUNT(DISTINCT sender_id) FROM events").fetchone()
         return size, int(conversations)
 
@@ -179,7 +199,7 @@ class Bench:
         path = Path(url.removeprefix("sqlite:///"))
         if not path.exists():
             return False
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30) as db:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as db:
             return bool(db.execute("SELECT 1 FROM sqlite_master WHERE name = 'tickets'").fetchone())
 
     async def handoff_accounting(self, handoffs: list[Handoff], tickets_before: set[str]) -> dict[str, Any]:
@@ -209,7 +229,7 @@ class Bench:
                 await _until_answered(http, self.ours.url, "what is smart specialisation?", "Source:")
                 warm = self.load(self.our_target())
                 hello = Script("warm-up", (Step("smalltalk", say="hi"),))
-                await warm.converse("socketio", hello, http, f"bench-{self.run_id}-warm", random.Random(0),
+                await warm.converse("socketio", hello, http, f"bench-{warm.run_id}-warm", random.Random(0),
                                     finish=True)
             if self.theirs is not None:
                 await _until_answered(http, self.theirs.url, "hello", "")
@@ -243,10 +263,12 @@ class Bench:
         print(f"\n== {users} user(s), {span} per bot: RIS3 {what}"
               + (f"; default bot {rest_users} REST" if self.theirs and rest_users else ""), flush=True)
         tickets_before = set(await asyncio.to_thread(self.ticket_references))
+        library_before = Counter(LIBRARY_ERRORS.messages)
         ours = self.load(self.our_target(), a.messages)
         result: dict[str, Any] = {"users": users, "RIS3": await self.measure(ours, transports, a.handoff_share,
                                                                               a.handoff_every)}
         result["handoffs"] = await self.handoff_accounting(ours.handoffs, tickets_before)
+        result["socketio_library_errors"] = dict(LIBRARY_ERRORS.messages - library_before)
         if self.theirs is not None and rest_users:
             budget = ours.series_of("rest").messages if a.messages else None
             theirs = self.load(self.default_target(), budget)
@@ -264,10 +286,12 @@ class Bench:
         if socket:
             print(f"  socket.io connect + session: p50 {report._ms(socket['connect_p50_ms'])} ms, "
                   f"p95 {report._ms(socket['connect_p95_ms'])} ms; late reply parts {socket['late_parts']}")
+        if result.get("socketio_library_errors"):
+            print(f"  socket.io client library errors: {result['socketio_library_errors']}")
         h = result["handoffs"]
         if h["confirmed"] or h["failed"] or h["tickets_created"]:
             print(f"  handoffs: {h['confirmed']} confirmed to the clients, {h['tickets_created']} tickets created, "
-                  f"{len(h['lost'])} lost, {h['mailed']} mailed" + (f", failed {h['failed']}" if h["failed"] else ""))
+                  f"{len(h['lost'])} lost, {h['mailed']} mailed" + _handoff_trouble(h))
         for bot in ("RIS3", "default"):
             if bot not in result:
                 continue
@@ -366,6 +390,7 @@ class Bench:
             await take(started)
 
         watcher = asyncio.create_task(sampler())
+        library_before = Counter(LIBRARY_ERRORS.messages)
         await load.run(transports, a.soak, 0.0, a.handoff_every)
         handoffs = await self.handoff_accounting(load.handoffs, tickets_before)
         done.set()
@@ -373,6 +398,7 @@ class Bench:
         summary = report.load_summary(load)
         summary["samples"] = [{k: v for k, v in row.items() if k != "at"} for row in samples]
         summary["handoffs"] = handoffs
+        summary["socketio_library_errors"] = dict(LIBRARY_ERRORS.messages - library_before)
         self.print_soak(summary)
         return summary
 
@@ -388,11 +414,13 @@ class Bench:
             for kind, text in s["error_examples"].items():
                 examples.setdefault(kind, text)
         print(f"  {report.errors_line(errors, examples)}")
+        if summary["socketio_library_errors"]:
+            print(f"  socket.io client library errors: {summary['socketio_library_errors']}")
         h = summary["handoffs"]
         print(f"  handoffs: {h['confirmed']} confirmed to the clients, {h['tickets_created']} tickets in the handoff "
               f"database, {len(h['lost'])} lost{' ' + str(h['lost']) if h['lost'] else ''}, {h['unconfirmed_tickets']} "
               "tickets the clients "
-              f"did not see confirmed, {h['mailed']} mailed" + (f", failed {h['failed']}" if h["failed"] else ""))
+              f"did not see confirmed, {h['mailed']} mailed" + _handoff_trouble(h))
         first, last = summary["samples"][1 if len(summary["samples"]) > 2 else 0], summary["samples"][-1]
         grown = last["conversations"] - first["conversations"]
         print(f"  tracker database: {last['tracker_bytes'] / report.MB:.1f} MB for {last['conversations']} "
@@ -412,6 +440,11 @@ class Bench:
         levels = [await self.level(users) for users in self.args.users]
         self.print_summary(levels)
         return {"mode": "load", "levels": levels}
+
+
+def _handoff_trouble(h: dict[str, Any]) -> str:
+    return (f", failed {h['failed']}" if h["failed"] else "") + (
+        f", mailed more than once {h['mailed_twice']}" if h["mailed_twice"] else "")
 
 
 def print_sample(row: dict[str, Any], header: bool) -> None:
@@ -451,7 +484,7 @@ def is_ok(results: dict[str, Any]) -> bool:
     else:
         handoffs = [r["handoffs"] for r in results["levels"]]
     errors = sum(sum(s["errors"].values()) for run in runs for s in run["transports"].values())
-    missing = sum(len(h["lost"]) + h["confirmed"] - h["mailed"] for h in handoffs)
+    missing = sum(len(h["lost"]) + h["confirmed"] - h["mailed"] + len(h["mailed_twice"]) for h in handoffs)
     return errors == 0 and missing == 0
 
 
