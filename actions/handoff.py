@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 import aiohttp
@@ -21,9 +22,12 @@ from actions.common import language_of, send_knowledge_unavailable
 from actions.group_chat import in_group_chat, move_to_private_chat
 from bot.handoff.config import get_handoff_settings
 from bot.handoff.draft import TicketDraft, transcript_from_events
+from bot.handoff.models import utcnow
 from bot.handoff.outbox import RetryPolicy, deliver_due
+from bot.handoff.reply_expectation import reply_expectation
 from bot.handoff.senders import build_senders
-from bot.handoff.store import HandoffStore, StoreUnavailable, upgrade
+from bot.handoff.store import HandoffStore, StoreUnavailable, TicketClosed, TicketNotFound, upgrade
+from bot.handoff.thread_senders import email_available
 from bot.handoff.validation import InvalidInput, validate_contact, validate_name_answer, validate_question
 from bot.knowledge.replies import contact_text, fact_text
 from bot.knowledge.service import get_service
@@ -311,6 +315,7 @@ class ActionSubmitHandoff(Action):
             channel=tracker.get_latest_input_channel() or "unknown",
             consent=True,
             transcript=transcript_from_events(tracker.events),
+            conversation_id=tracker.sender_id,  # where the manager's replies go back to
         )
         try:
             ticket = await asyncio.to_thread(_get_store().create_ticket, draft, settings.enabled_channels())
@@ -336,6 +341,7 @@ class ActionSubmitHandoff(Action):
         # The phone number and the appointment note, whatever happens to the request.
         meetings = fact_text(get_service().index, APPOINTMENTS_FACT, language_of(tracker))
         dispatcher.utter_message(response="utter_handoff_done", reference=ticket.reference, contact=meetings)
+        _say_reply_expected(dispatcher, tracker, ticket.contact or "")
         return [*_reset_form(), SlotSet("handoff_reference", ticket.reference), SlotSet("failed_answers", 0.0)]
 
 
@@ -350,7 +356,7 @@ class ActionHandoffStatus(Action):
         if not reference:
             dispatcher.utter_message(response="utter_handoff_no_request")
             return []
-        status = "open"
+        status = "new"
         try:
             ticket = await asyncio.to_thread(_get_store().get, reference)
             if ticket is not None:
@@ -359,3 +365,112 @@ class ActionHandoffStatus(Action):
             logger.warning("handoff store unavailable for a status question")
         dispatcher.utter_message(response="utter_handoff_status", reference=reference, status=status)
         return []
+
+
+# --- the two-way handoff: when to expect the reply, and additions to the open request ----------------
+
+ADD_TO_REQUEST = {"en": "Add to my request", "fi": "Lisää pyyntööni"}
+# "add to my request: <text>" gives the addition at once; without the text the form asks for it.
+_ADDITION = re.compile(
+    r"^\s*(?:please\s+)?(?:add(?:\s+this)?\s+to\s+my\s+(?:request|ticket)|lisää(?:\s+tämä)?\s+pyyntööni)\s*:\s*(?P<text>\S.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _say_reply_expected(dispatcher: CollectingDispatcher, tracker: Tracker, contact: str) -> None:
+    """Where and when the manager's reply comes, with the button that adds to the request."""
+    settings = get_handoff_settings()
+    language = language_of(tracker)
+    try:
+        values = reply_expectation(settings, utcnow(), language, contact, email_available(settings))
+    except ValueError:  # bad RIS3_HANDOFF_WORKING_HOURS: the ticket is made, the sentence left out
+        logger.exception("handoff: the working hours cannot be read")
+        return
+    dispatcher.utter_message(
+        response="utter_handoff_reply_expected",
+        buttons=[{"title": ADD_TO_REQUEST[language], "payload": "/add_to_request"}],
+        **values,
+    )
+
+
+async def _open_ticket(tracker: Tracker) -> Any:
+    try:
+        return await asyncio.to_thread(_get_store().open_ticket_of_conversation, tracker.sender_id)
+    except StoreUnavailable:
+        logger.warning("handoff store unavailable for an addition")
+        return None
+
+
+class ValidateHandoffAdditionForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_handoff_addition_form"
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
+        # Without an open request there is nothing to ask: the submit action says so.
+        return domain_slots if await _open_ticket(tracker) is not None else []
+
+    async def extract_handoff_addition(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") == "handoff_addition":
+            return {}  # the answer to the form's question: the slot's own from_text mapping
+        match = _ADDITION.match((tracker.latest_message or {}).get("text") or "")
+        return {"handoff_addition": match.group("text").strip()} if match else {}
+
+    def validate_handoff_addition(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value is None:
+            return {"handoff_addition": None}
+        text = str(value).strip()
+        if not text or text.startswith("/") or len(text) > 4000:
+            dispatcher.utter_message(response="utter_invalid_question")
+            return {"handoff_addition": None}
+        return {"handoff_addition": text}
+
+
+class ActionAskHandoffAddition(Action):
+    def name(self) -> str:
+        return "action_ask_handoff_addition"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        ticket = await _open_ticket(tracker)
+        reference = ticket.reference if ticket is not None else tracker.get_slot("handoff_reference") or ""
+        dispatcher.utter_message(response="utter_handoff_addition_question", reference=reference)
+        return []
+
+
+class ActionSubmitHandoffAddition(Action):
+    """The addition goes into the open ticket's thread, stored with the manager's notification in one
+    transaction (bot/handoff/thread_store.py: at most one notification per ticket per quarter hour)."""
+
+    def name(self) -> str:
+        return "action_submit_handoff_addition"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        text = tracker.get_slot("handoff_addition")
+        done = [SlotSet("handoff_addition", None)]
+        ticket = await _open_ticket(tracker)
+        if ticket is None or not text:
+            dispatcher.utter_message(response="utter_handoff_no_open_request")
+            return done
+        store, channels = _get_store(), get_handoff_settings().enabled_channels()
+        try:
+            await asyncio.to_thread(store.add_user_message, ticket.reference, text, channels)
+        except (TicketClosed, TicketNotFound):
+            dispatcher.utter_message(response="utter_handoff_no_open_request")
+            return done
+        except (StoreUnavailable, SQLAlchemyError, InvalidInput) as exc:
+            logger.error("handoff %s: the addition could not be stored (%s)", ticket.reference, type(exc).__name__)
+            dispatcher.utter_message(response="utter_handoff_addition_failed")
+            return done
+        logger.info("handoff %s: the user added to the request", ticket.reference)
+        dispatcher.utter_message(response="utter_handoff_added", reference=ticket.reference)
+        return done
+
