@@ -93,7 +93,12 @@
   var title = el("h2", "ris3w-title"); title.id = "ris3w-title";
   panel.setAttribute("aria-labelledby", "ris3w-title");
   var langBtn = el("button", "ris3w-lang"); langBtn.type = "button";
-  var closeBtn = el("button", "ris3w-close", "×"); closeBtn.type = "button";
+  // The close button's name is its hidden text, not an aria-label: its visible "×" is a symbol, hidden from
+  // screen readers, so name and visible label cannot disagree (WCAG 2.5.3).
+  var closeBtn = el("button", "ris3w-close"); closeBtn.type = "button";
+  var closeX = el("span", null, "×"); closeX.setAttribute("aria-hidden", "true");
+  var closeName = el("span", "ris3w-sr");
+  closeBtn.append(closeX, closeName);
   head.append(title, langBtn, closeBtn);
   var log = el("div", "ris3w-log");
   log.setAttribute("role", "log"); log.setAttribute("aria-live", "polite"); log.tabIndex = 0;
@@ -136,8 +141,7 @@
     root.lang = lang;
     title.textContent = attr("title", t.title);
     launcher.textContent = panel.hidden ? t.open : t.close;
-    launcher.setAttribute("aria-label", launcher.textContent);
-    closeBtn.setAttribute("aria-label", t.close);
+    closeName.textContent = t.close;
     closeBtn.title = t.close;
     langBtn.textContent = t.other;
     langBtn.lang = lang === "fi" ? "en" : "fi";
