@@ -7,11 +7,26 @@ request. Standard library only (the Rasa runtime and the action runtime both imp
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 DEFAULT_INTERVAL_SECONDS = 60.0
+CHANNELS_LOGGER = "bot.channels"
+
+
+def show_channel_logs() -> None:
+    """Rasa sets the level of its own loggers only (LOG_LEVEL: INFO unless --debug or --quiet); ours inherit
+    the root logger's, which an import made while the model loads (numpy's distutils) turns to WARNING, so
+    under `bin/bot run` the channels' INFO lines (refused requests, rate limits, retries) vanished. The
+    channels' loggers follow Rasa's level (or a finer one already set), unless configured otherwise."""
+    channel_logger = logging.getLogger(CHANNELS_LOGGER)
+    if channel_logger.level != logging.NOTSET:
+        return
+    wanted = logging.getLevelName(os.environ.get("LOG_LEVEL", "INFO").upper())
+    level = wanted if isinstance(wanted, int) else logging.INFO
+    channel_logger.setLevel(min(level, channel_logger.getEffectiveLevel()))
 
 
 class ThrottledLog:

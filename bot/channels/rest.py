@@ -33,6 +33,7 @@ from sanic.response import HTTPResponse
 from bot.channels.backoffice_client import backoffice
 from bot.channels.conversation_ids import MAX_SENDER_CHARS, REST, conversation_id, valid_sender
 from bot.channels.limits import SLOW_DOWN, TOO_LONG, ChannelGuard, client_address, say
+from bot.channels.log_throttle import show_channel_logs
 from bot.channels.request_size import LimitedBlueprint
 from bot.channels.unanswered import guard
 from bot.language import detect
@@ -91,6 +92,7 @@ class RestInput(InputChannel):
         return cls()
 
     def __init__(self, token: str | None = None, limits: ChannelGuard | None = None) -> None:
+        show_channel_logs()
         self.token = (os.environ.get(TOKEN_ENV) or "").strip() if token is None else token
         self.guard = limits or ChannelGuard()
 

@@ -49,7 +49,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.conversation_language import set_language
 from bot.channels.limits import SLOW_DOWN, TOO_LONG, ChannelGuard, say
-from bot.channels.log_throttle import ThrottledLog
+from bot.channels.log_throttle import ThrottledLog, show_channel_logs
 from bot.channels.request_size import LimitedBlueprint
 from bot.channels.telegram_api import SECRET_HEADER, BotApi, DelayedSends, TelegramConfig
 from bot.channels.telegram_manager_replies import handle_manager_reply
@@ -80,20 +80,6 @@ STOP_GRACE_SECONDS = 5.0
 # a longer wait goes to the queue of delayed replies instead.
 MAX_RETRY_WAIT_ENV = "RIS3_TELEGRAM_MAX_RETRY_WAIT"
 DEFAULT_MAX_RETRY_WAIT = 60.0
-_LOGGERS = (__name__, "bot.channels.telegram_api", "bot.channels.telegram_updates")
-
-
-def _show_channel_logs() -> None:
-    """Rasa sets the level of its own loggers only (LOG_LEVEL: INFO unless --debug or --quiet); ours inherit
-    the root logger's, which an import made while the model loads (numpy's distutils) turns to WARNING, so
-    under `bin/bot run` the channel's INFO lines vanished. Ours follow Rasa's level (or a finer one already
-    set), unless configured otherwise."""
-    wanted = logging.getLevelName(os.environ.get("LOG_LEVEL", "INFO").upper())
-    for name in _LOGGERS:
-        channel_logger = logging.getLogger(name)
-        if channel_logger.level == logging.NOTSET:
-            level = wanted if isinstance(wanted, int) else logging.INFO
-            channel_logger.setLevel(min(level, channel_logger.getEffectiveLevel()))
 
 
 def _max_retry_wait(environ: Mapping[str, str] = os.environ) -> float:
@@ -183,7 +169,7 @@ class TelegramInput(InputChannel):
         return cls(TelegramConfig.resolve(credentials))
 
     def __init__(self, config: TelegramConfig | None = None) -> None:
-        _show_channel_logs()
+        show_channel_logs()
         self.config = config or TelegramConfig.resolve(None)
         self.problems = self.config.problems()
         self.api = BotApi(self.config, max_retry_wait=_max_retry_wait(), delayed=DelayedSends())

@@ -48,6 +48,7 @@ from socketio.exceptions import ConnectionRefusedError as SocketRefused
 from bot.channels.conversation_ids import SessionSigner, load_secret
 from bot.channels.conversation_language import LANGUAGE_SLOT, LANGUAGES, set_language
 from bot.channels.limits import SLOW_DOWN, TOO_LONG, ChannelGuard, client_address, say
+from bot.channels.log_throttle import show_channel_logs
 from bot.channels.request_size import limit_request_size
 from bot.channels.unanswered import guard
 from bot.channels.web_chat_push import add_push_route, deliver_kept
@@ -197,6 +198,7 @@ class WebChatInput(InputChannel):
         self._session_of: dict[str, str] = {}  # socket id -> conversation id
         self._address_of: dict[str, str] = {}  # socket id -> client address
         self.guard = ChannelGuard()
+        show_channel_logs()
         self.signer: SessionSigner | None = None  # at blueprint(): the secret may live in a file
         self.app: Any = None
 
