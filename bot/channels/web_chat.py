@@ -280,8 +280,13 @@ class WebChatInput(InputChannel):
                 await sio.emit(self.bot_message_evt, payload, to=sid, namespace=namespace)
             await deliver_kept(sio, sid, conversation, namespace, self.bot_message_evt)  # replies kept meanwhile
 
-        async def say_to(sid: str, template: Mapping[str, str], language: str | None, **values: object) -> None:
-            payload: dict[str, Any] = {"text": say(template, language, **values)}
+        async def say_to(
+            sid: str, template: Mapping[str, str], language: str | None, code: str, **values: object
+        ) -> None:
+            # `code` tells a client that its message was not taken (the widget puts it back in the input).
+            payload: dict[str, Any] = {"text": say(template, language, **values), "code": code}
+            if "seconds" in values:
+                payload["retry_after"] = values["seconds"]
             if language in template:  # else said in both languages
                 payload["lang"] = language
             await sio.emit(self.bot_message_evt, payload, to=sid, namespace=namespace)
@@ -304,13 +309,13 @@ class WebChatInput(InputChannel):
             language = message.metadata.get("language")
             if self.guard.too_long(message.text):
                 limit = self.guard.limits.max_message_chars
-                await say_to(sid, TOO_LONG, language or detect(message.text[:500]), limit=limit)
+                await say_to(sid, TOO_LONG, language or detect(message.text[:500]), "message_too_long", limit=limit)
                 return
             wait = self.guard.wait_seconds(conversation, self._address_of.get(sid))
             if wait:
                 logger.info("web chat: a message of %s refused for %d s (rate limit)", conversation, wait)
                 if self.guard.tell_to_slow_down(conversation, SLOW_DOWN_NOTICE_SECONDS):
-                    await say_to(sid, SLOW_DOWN, language or detect(message.text[:500]), seconds=wait)
+                    await say_to(sid, SLOW_DOWN, language or detect(message.text[:500]), "rate_limited", seconds=wait)
                 else:  # told a moment ago: the client still learns that this message was not taken
                     refused = {"error": "rate limited", "code": "rate_limited", "retry_after": wait}
                     await sio.emit(ERROR_EVENT, refused, to=sid, namespace=namespace)

@@ -180,3 +180,18 @@ def test_a_message_refused_for_sending_too_fast_is_kept(page: Any, standin: Stan
     page.press("#ris3w-input", "Enter")
     wait_until(page, f"document.querySelectorAll('.ris3w-bot').length > {before}")
     assert standin.messages()[-2:] == ["one more question", "one more question"]
+
+
+def test_the_servers_own_slow_down_reply_is_shown_and_the_message_kept(page: Any, standin: StandInChat) -> None:
+    # The first refusal of a flood comes as a bot message with a code (bot/channels/web_chat.py): the user reads
+    # the server's words, and the refused message goes back into the input as with chat_error.
+    text = "Lähetät viestejä nopeammin kuin ehdin vastata. Odota 3 s ja lähetä viestisi uudelleen."
+    standin.scripted["too fast"] = [
+        ("bot_uttered", {"text": text, "code": "rate_limited", "retry_after": 3, "lang": "fi"})
+    ]
+    open_widget(page, "fi")
+    send(page, "too fast")
+    wait_until(page, f"[...document.querySelectorAll('.ris3w-bot')].some(b => b.innerText.includes('Odota 3 s'))")
+    assert page.is_hidden(".ris3w-typing")
+    assert page.input_value("#ris3w-input") == "too fast"
+    assert page.locator(".ris3w-user").last.locator(".ris3w-unsent-note").inner_text() == "Ei lähetetty"

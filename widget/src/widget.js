@@ -396,6 +396,12 @@
     });
     socket.on("bot_uttered", function (m) {
       if (!m || typeof m !== "object") return;
+      if (m.code === "rate_limited" || m.code === "message_too_long") {
+        // The server's own words on why the newest message was not taken: shown, and that message kept.
+        if (m.text) add(LANGS[m.lang] ? { from: "bot", text: String(m.text), lang: m.lang } : { from: "bot", text: String(m.text) });
+        refused(m);
+        return;
+      }
       answered();
       offline(false);
       var replies = m.quick_replies || m.buttons || [];
