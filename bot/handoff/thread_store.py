@@ -61,7 +61,10 @@ def user_routes(ticket: Ticket, email_available: bool) -> list[str]:
     conversation = ticket.conversation_id or ""
     routes = []
     if conversation.startswith("telegram:"):
-        routes.append("user_telegram")
+        # A group member's conversation ("telegram:<group>:<member>") would put the reply before the whole
+        # group: such a ticket is answered by e-mail only (the form runs in private chats anyway).
+        if conversation.count(":") == 1:
+            routes.append("user_telegram")
     elif conversation.startswith("web:"):
         routes.append("user_web")
     elif conversation.startswith("rest:"):

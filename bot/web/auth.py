@@ -11,6 +11,7 @@ import re
 from aiohttp import web
 from yarl import URL
 
+from bot.channels.backoffice_link import bearer_matches
 from bot.web.client_address import address_key, client_address
 from bot.web.errors import error_response, is_api
 from bot.web.handlers import Handler
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 LOGIN_PATH = "/inbox/login"
 HOME_PATH = "/inbox"
 USER_KEY = web.RequestKey("user", str)
+# Set when the request carried the scripts' API token: no session, so no CSRF token to check.
+BEARER_KEY = web.RequestKey("bearer", bool)
 # Where a sign-in may send the browser afterwards: only back to a page of the inbox, never elsewhere.
 _SAFE_NEXT = re.compile(r"^/inbox(?:[/?][^\\]*)?$")
 # A sign-in turned away because the password checks are all busy may come back this soon.
@@ -43,9 +46,19 @@ def _safe_next(value: object) -> str:
     return HOME_PATH
 
 
+def _script_token_ok(request: web.Request) -> bool:
+    configured = request.app[SETTINGS].api_token
+    token = configured.get_secret_value() if configured else ""
+    return bool(token) and bearer_matches(token, request.headers.get("Authorization"))
+
+
 @web.middleware
 async def require_sign_in(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not _protected(request.path):
+        return await handler(request)
+    if is_api(request) and _script_token_ok(request):
+        request[USER_KEY] = request.app[ACCOUNT].user or "api"
+        request[BEARER_KEY] = True
         return await handler(request)
     user = await signed_in_user(request, request.app[REVOCATIONS], request.app[ACCOUNT].tag)
     if user is None:

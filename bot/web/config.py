@@ -25,6 +25,9 @@ class WebSettings(BaseSettings):
     # The one account of the project manager; the hash comes from `bin/bot web hash-password`.
     manager_user: str = ""
     manager_password_hash: SecretStr | None = None
+    # For scripts: `Authorization: Bearer <token>` on /api/ acts as the manager, without a session or CSRF token
+    # (a browser never sends it by itself). Unset: the API takes sessions only. At least 32 characters.
+    api_token: SecretStr | None = Field(default=None, min_length=32)
 
     # A Fernet key (urlsafe base64 of 32 bytes). When unset, one is generated into secret_key_file on the
     # first start, so sessions survive restarts without anyone handling the key.

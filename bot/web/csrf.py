@@ -14,6 +14,7 @@ import logging
 from aiohttp import web
 from yarl import URL
 
+from bot.web.auth import BEARER_KEY
 from bot.web.errors import error_response
 from bot.web.handlers import Handler
 from bot.web.keys import SETTINGS
@@ -50,8 +51,9 @@ async def _supplied_token(request: web.Request) -> str | None:
 
 @web.middleware
 async def csrf_protection(request: web.Request, handler: Handler) -> web.StreamResponse:
-    # /internal/ takes only a bearer token that no browser holds (bot/web/internal.py): nothing to forge.
-    if request.method in SAFE_METHODS or request.path.startswith("/internal/"):
+    # /internal/ and the scripts' API token take a bearer token that no browser sends by itself (bot/web/auth.py,
+    # bot/web/internal.py): nothing to forge.
+    if request.method in SAFE_METHODS or request.path.startswith("/internal/") or request.get(BEARER_KEY):
         return await handler(request)
     if not _origin_allowed(request, request.app[SETTINGS].allowed_origins):
         logger.warning("back office: %s %s refused, foreign origin", request.method, request.path)

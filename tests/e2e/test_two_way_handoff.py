@@ -186,3 +186,28 @@ def test_telegram_replies_both_ways(stack: TwoWayStack) -> None:
         assert len(store.thread(ticket.reference).messages) == 2  # type: ignore[union-attr]
     finally:
         store.close()
+
+
+def test_the_push_route_takes_only_the_token(stack: TwoWayStack) -> None:
+    import json
+    import urllib.error
+    import urllib.request
+
+    assert stack.bot is not None
+
+    def push(body: dict, token: str | None) -> tuple[int, dict]:
+        headers = {"Content-Type": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(f"{stack.bot.url}/webhooks/socketio/push", json.dumps(body).encode(), headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    nobody = {"conversation_id": "web:" + "0" * 32, "text": "hello"}
+    assert push(nobody, None)[0] == 401
+    assert push(nobody, "wrong-token")[0] == 401
+    assert push({"conversation_id": "rest:someone", "text": "hello"}, stack.push_token)[0] == 400
+    assert push(nobody, stack.push_token) == (200, {"delivered": False})  # no page of that session is open

@@ -90,6 +90,10 @@ def test_a_reply_is_stored_with_one_job_per_route(timed_store: HandoffStore, mak
     assert _routes(timed_store.reply(telegram.reference, "petri", "Hi", email_available=False)) == {
         "user_telegram": "pending"
     }
+    group = timed_store.create_ticket(make_draft(conversation_id="telegram:-1001234:42"), [])
+    assert _routes(timed_store.reply(group.reference, "petri", "Hi", email_available=True)) == {
+        "user_email": "pending"  # never into the group's chat
+    }
 
 
 def test_a_failed_job_takes_its_message_with_it(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from web_helpers import Backoffice, csrf_in
@@ -121,3 +122,24 @@ async def test_the_managers_telegram_reply_lands_on_its_ticket(
     assert thread is not None and [(m.author, m.text) for m in thread.messages] == [("telegram", "Soitan huomenna.")]
     assert (await backoffice.client.post(url, json={"message_id": 502, "text": "x"}, headers=auth)).status == 404
     assert (await backoffice.client.post(url, json={"message_id": 501}, headers=auth)).status == 400
+
+
+@pytest.mark.asyncio
+async def test_scripts_reply_with_the_api_token(
+    start_backoffice: Any, web_settings: Any, store: HandoffStore, make_ticket: Callable[..., Ticket]
+) -> None:
+    from pydantic import SecretStr
+
+    script_token = "s" * 40
+    office = await start_backoffice(web_settings.model_copy(update={"api_token": SecretStr(script_token)}))
+    ticket = make_ticket(conversation_id="rest:maija")
+    url = f"/api/tickets/{ticket.reference}/replies"
+    assert (await office.client.post(url, json={"text": "Hei"})).status == 401
+    wrong = await office.client.post(url, json={"text": "Hei"}, headers={"Authorization": "Bearer " + "x" * 40})
+    assert wrong.status == 401
+    sent = await office.client.post(url, json={"text": "Hei"}, headers={"Authorization": f"Bearer {script_token}"})
+    assert sent.status == 201, await sent.text()
+    assert (await sent.json())["author"] == "projektipaallikko"
+    # The token opens the API only, not the inbox's pages.
+    page = await office.client.get("/inbox", headers={"Authorization": f"Bearer {script_token}"}, allow_redirects=False)
+    assert page.status == 302
