@@ -207,7 +207,9 @@ def test_domain_placeholders_are_the_known_ones(domain: dict[str, Any]) -> None:
     # otherwise be sent to the user verbatim.
     provided = {"answer", "source", "words", "contact"}
     # The handoff's actions (actions/handoff.py) fill these.
-    provided |= {"draft", "days", "name", "question", "reference", "status"}
+    provided |= {"draft", "days", "name", "question", "reference", "status", "when", "email_note"}
+    # actions/group_chat.py: the link to a private chat on Telegram.
+    provided |= {"link"}
     used = {name for response in domain["responses"] for name in response_placeholders(domain, response)}
     assert used <= provided, sorted(used - provided)
     assert response_placeholders(domain, "utter_answer") == {"answer", "source"}
