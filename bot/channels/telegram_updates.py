@@ -358,6 +358,8 @@ def inline_keyboard(buttons: list[Mapping[str, Any]], payloads: CallbackPayloads
         if isinstance(url, str) and url.startswith(("https://", "http://")):
             rows.append([{"text": title, "url": url}])
             continue
+        if url:  # tel:, mailto:, …: Telegram refuses them as buttons, and the title is no message to send
+            continue
         payload = str(button.get("payload") or title)
         rows.append([{"text": title, "callback_data": payloads.encode(payload)}])
     return {"inline_keyboard": rows} if rows else None

@@ -67,7 +67,7 @@ def test_english_handoff_stores_the_ticket_with_its_transcript(bot_url: str, sto
     assert ticket.reference == reference.group(0)
     assert ticket.contact == "aino.esimerkki@example.fi" and ticket.contact_kind == "email"
     assert ticket.question == "How many jobs has the strategy created so far?"
-    assert ticket.language == "en" and ticket.channel == "rest" and ticket.status == "open"
+    assert ticket.language == "en" and ticket.channel == "rest" and ticket.status == "new"
     said = [entry["text"] for entry in ticket.transcript_entries]
     assert "I'd like to talk to a real person" in said
     assert any("don't know" in text for text in said)

@@ -444,3 +444,13 @@ def test_config_refuses_a_secret_telegram_would_refuse() -> None:
     assert TelegramConfig(token="1:x", secret="ok_Secret-123").problems() == []
     problems = TelegramConfig(token="1:x", secret="has spaces!").problems()
     assert problems and re.search("secret", problems[0])
+
+
+def test_link_buttons_telegram_cannot_open_are_left_out() -> None:
+    payloads = CallbackPayloads()
+    buttons = [
+        {"title": "+358 44 747 8512", "url": "tel:+358447478512"},
+        {"title": "Mail", "url": "mailto:x@example.fi"},
+        {"title": "Page", "url": "https://example.fi/ris3"},
+    ]
+    assert inline_keyboard(buttons, payloads) == {"inline_keyboard": [[{"text": "Page", "url": "https://example.fi/ris3"}]]}
