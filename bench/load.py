@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 import default_bot  # noqa: E402
 import load_report as report  # noqa: E402
 import proc_stats  # noqa: E402
-from load_run import TRANSPORTS, Handoff, Load, Peaks, Target  # noqa: E402
+from load_run import TRANSPORTS, Load, Peaks, Target  # noqa: E402
 from load_scripts import DEFAULT_BOT_SCRIPTS, OUR_SCRIPTS, REFERENCE, Script, Step  # noqa: E402
 
 from bot.handoff.store import HandoffStore  # noqa: E402
@@ -202,8 +202,9 @@ class Bench:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as db:
             return bool(db.execute("SELECT 1 FROM sqlite_master WHERE name = 'tickets'").fetchone())
 
-    async def handoff_accounting(self, handoffs: list[Handoff], tickets_before: set[str]) -> dict[str, Any]:
+    async def handoff_accounting(self, load: Load, tickets_before: set[str]) -> dict[str, Any]:
         """The handoffs the clients saw confirmed, against the tickets written and the mails received."""
+        handoffs = load.handoffs
         confirmed = [h.reference for h in handoffs if h.reference]
         deadline = time.monotonic() + MAIL_WAIT_SECONDS
         while any(r not in self.mailbox.references for r in confirmed) and time.monotonic() < deadline:
@@ -211,6 +212,7 @@ class Bench:
         stored = set(await asyncio.to_thread(self.ticket_references))
         new = stored - tickets_before
         return {
+            "started": load.handoffs_started,
             "confirmed": len(confirmed),
             "failed": dict(Counter(h.failure for h in handoffs if h.failure)),
             "tickets_created": len(new),
@@ -267,7 +269,7 @@ class Bench:
         ours = self.load(self.our_target(), a.messages)
         result: dict[str, Any] = {"users": users, "RIS3": await self.measure(ours, transports, a.handoff_share,
                                                                               a.handoff_every)}
-        result["handoffs"] = await self.handoff_accounting(ours.handoffs, tickets_before)
+        result["handoffs"] = await self.handoff_accounting(ours, tickets_before)
         result["socketio_library_errors"] = dict(LIBRARY_ERRORS.messages - library_before)
         if self.theirs is not None and rest_users:
             budget = ours.series_of("rest").messages if a.messages else None
@@ -289,8 +291,10 @@ class Bench:
         if result.get("socketio_library_errors"):
             print(f"  socket.io client library errors: {result['socketio_library_errors']}")
         h = result["handoffs"]
-        if h["confirmed"] or h["failed"] or h["tickets_created"]:
-            print(f"  handoffs: {h['confirmed']} confirmed to the clients, {h['tickets_created']} tickets created, "
+        if h["started"] or h["tickets_created"]:
+            finished = h["confirmed"] + sum(h["failed"].values())
+            print(f"  handoffs: {h['started']} started ({h['started'] - finished} abandoned at the end), "
+                  f"{h['confirmed']} confirmed to the clients, {h['tickets_created']} tickets created, "
                   f"{len(h['lost'])} lost, {h['mailed']} mailed" + _handoff_trouble(h))
         for bot in ("RIS3", "default"):
             if bot not in result:
@@ -392,7 +396,7 @@ class Bench:
         watcher = asyncio.create_task(sampler())
         library_before = Counter(LIBRARY_ERRORS.messages)
         await load.run(transports, a.soak, 0.0, a.handoff_every)
-        handoffs = await self.handoff_accounting(load.handoffs, tickets_before)
+        handoffs = await self.handoff_accounting(load, tickets_before)
         done.set()
         await watcher
         summary = report.load_summary(load)

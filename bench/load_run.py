@@ -76,7 +76,8 @@ class Load:
     seed: int = 1
     messages_budget: int | None = None
     series: dict[str, Series] = field(default_factory=dict)
-    handoffs: list[Handoff] = field(default_factory=list)
+    handoffs: list[Handoff] = field(default_factory=list)  # finished or failed; abandoned ones are not
+    handoffs_started: int = 0
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     started: float = 0.0
     ended: float = 0.0
@@ -122,6 +123,7 @@ class Load:
         conversation goes on after the run is told to stop (a scheduled handoff)."""
         series = self.series_of(transport)
         series.conversations += 1
+        self.handoffs_started += script.handoff
         conversation = self._conversation(transport, http, sender)
         previous: Reply | None = None
         try:
