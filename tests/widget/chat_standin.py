@@ -27,6 +27,7 @@ class StandInChat:
         self.max_message_chars = max_message_chars
         self.scripted: dict[str, list[Reply]] = {}  # message -> the events sent back
         self.received: list[dict[str, Any]] = []
+        self.sessions: list[str] = []  # sockets that asked for the session, oldest first
         self.holding = False  # replies wait for release()
         self._held: list[tuple[str, list[Reply]]] = []
         self._lock = threading.Lock()
@@ -42,6 +43,8 @@ class StandInChat:
         return self.scripted.get(message) or [("bot_uttered", {"text": f"You said: {message}", "lang": "en"})]
 
     async def _session_request(self, sid: str, _: Any = None) -> None:
+        with self._lock:
+            self.sessions.append(sid)
         await self.sio.emit("session_confirm", SESSION_ID, to=sid)
         await self.sio.emit("chat_limits", {"max_message_chars": self.max_message_chars}, to=sid)
 
@@ -68,6 +71,12 @@ class StandInChat:
                 await self._send(sid, replies)
 
         asyncio.run_coroutine_threadsafe(send_all(), self.loop).result(30)
+
+    def push(self, payload: dict[str, Any]) -> None:
+        """A bot message nobody asked for (the project manager's reply) to the latest socket of the session."""
+        with self._lock:
+            sid = self.sessions[-1]
+        asyncio.run_coroutine_threadsafe(self.sio.emit("bot_uttered", payload, to=sid), self.loop).result(30)
 
     def messages(self) -> list[str]:
         with self._lock:

@@ -191,7 +191,31 @@ def test_the_servers_own_slow_down_reply_is_shown_and_the_message_kept(page: Any
     ]
     open_widget(page, "fi")
     send(page, "too fast")
-    wait_until(page, f"[...document.querySelectorAll('.ris3w-bot')].some(b => b.innerText.includes('Odota 3 s'))")
+    wait_until(page, "[...document.querySelectorAll('.ris3w-bot')].some(b => b.innerText.includes('Odota 3 s'))")
     assert page.is_hidden(".ris3w-typing")
     assert page.input_value("#ris3w-input") == "too fast"
     assert page.locator(".ris3w-user").last.locator(".ris3w-unsent-note").inner_text() == "Ei lähetetty"
+
+
+def test_a_message_pushed_while_the_panel_is_closed_is_announced_on_the_button(
+    page: Any, standin: StandInChat
+) -> None:
+    open_widget(page, "en")
+    send(page, "hello")
+    wait_until(page, "document.querySelectorAll('.ris3w-bot').length >= 2")
+    page.click(".ris3w-close")
+    # Another page of the site, the panel closed: the ongoing conversation still connects, so a reply pushed
+    # to the session (the project manager's answer) arrives while the page is open.
+    sessions = len(standin.sessions)
+    page.goto("/assistant?lang=en")
+    deadline = time.monotonic() + 30
+    while len(standin.sessions) == sessions and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(standin.sessions) > sessions, "a page of an ongoing conversation did not connect"
+    assert page.is_hidden("#ris3w-panel")
+    standin.push({"text": "Reply from the project manager: see you on Monday.", "lang": "en"})
+    wait_until(page, "document.querySelector('.ris3w-launcher').textContent.includes('1 new')")
+    page.click(".ris3w-launcher")
+    shown = "[...document.querySelectorAll('.ris3w-bot')].some(b => b.innerText.includes('see you on Monday'))"
+    wait_until(page, shown)
+    assert "new" not in page.inner_text(".ris3w-launcher")

@@ -32,7 +32,7 @@
       other: "Suomeksi", offer: "Switch the chat to English", log: "Conversation", you: "You", bot: "Assistant",
       failed: "The assistant could not handle that message. Please try again.",
       rateLimited: "Too many messages at once. Please wait {s} s and send your message again.",
-      unsent: "Not sent", newTab: "(opens in a new tab)", links: "Links",
+      unsent: "Not sent", newTab: "(opens in a new tab)", links: "Links", unread: "{n} new",
       left: "{n} characters left", full: "Maximum length {max} characters",
       cut: "The pasted text was cut at {max} characters.", tooLong: "Too long: at most {max} characters.",
       hello: "Hello! Ask me about the Kymenlaakso smart specialisation strategy (RIS3)." },
@@ -41,7 +41,7 @@
       other: "In English", offer: "Vaihda chatin kieleksi suomi", log: "Keskustelu", you: "Sinä", bot: "Avustaja",
       failed: "Avustaja ei pystynyt käsittelemään viestiä. Yritä uudelleen.",
       rateLimited: "Liian monta viestiä kerralla. Odota {s} s ja lähetä viestisi uudelleen.",
-      unsent: "Ei lähetetty", newTab: "(avautuu uuteen välilehteen)", links: "Linkit",
+      unsent: "Ei lähetetty", newTab: "(avautuu uuteen välilehteen)", links: "Linkit", unread: "{n} uutta",
       left: "{n} merkkiä jäljellä", full: "Enimmäispituus {max} merkkiä",
       cut: "Liitetty teksti katkaistiin {max} merkkiin.", tooLong: "Liian pitkä: enintään {max} merkkiä.",
       hello: "Hei! Kysy minulta Kymenlaakson älykkään erikoistumisen strategiasta (RIS3)." }
@@ -127,6 +127,7 @@
 
   // The newest message in view: after a reload or on another page the panel opens (and its stylesheet, which
   // gives the log its height, may arrive after the messages), at the latest message.
+  var unread = 0;
   var stick = true;
   function toEnd() { log.scrollTop = log.scrollHeight; stick = true; }
   log.addEventListener("scroll", function () { stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 8; });
@@ -140,7 +141,9 @@
     var t = T[lang];
     root.lang = lang;
     title.textContent = attr("title", t.title);
-    launcher.textContent = panel.hidden ? t.open : t.close;
+    // A message that came while the panel was closed (the project manager's reply) shows on the button.
+    launcher.textContent = panel.hidden ? t.open + (unread ? " (" + say("unread", { n: unread }) + ")" : "") : t.close;
+    launcher.classList.toggle("ris3w-has-unread", panel.hidden && unread > 0);
     closeName.textContent = t.close;
     closeBtn.title = t.close;
     langBtn.textContent = t.other;
@@ -273,6 +276,7 @@
   }
 
   function add(msg) {
+    if (panel.hidden && msg.from === "bot") { unread += 1; texts(); }
     log.querySelectorAll(".ris3w-replies").forEach(function (g) { g.remove(); });
     history.push(msg);
     save();
@@ -420,6 +424,7 @@
 
   function open() {
     panel.hidden = false;
+    unread = 0;
     launcher.setAttribute("aria-expanded", "true");
     store.set(sessionStorage, "open", true);
     texts();
@@ -488,6 +493,9 @@
     document.body.appendChild(root);
     var wanted = store.get(sessionStorage, "open", attr("open", "false") === "true");
     if (wanted) { panel.hidden = false; launcher.setAttribute("aria-expanded", "true"); texts(); connect(); }
+    // A page of an ongoing conversation connects even with the panel closed, so that a reply pushed to the
+    // session (the project manager's) arrives while the page is open.
+    else if (sessionId) connect();
     toEnd();
   }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
