@@ -10,9 +10,7 @@ CI (CI set) and skip elsewhere, like the handoff store's PostgreSQL tests.
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,13 +19,12 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 from psycopg import sql
-from sqlalchemy.engine import make_url
 
 from bot.handoff.store import HandoffStore, upgrade
 from bot.runtime import BotProcesses
 from tests.conftest import post_message
+from tests.postgres import scratch_database, url_of
 
-POSTGRES_URL = os.environ.get("RIS3_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REFERENCE = re.compile(r"RIS3-[0-9A-Z]{4}")
 
 
@@ -37,7 +34,7 @@ class HandoffDatabase:
     def __init__(self, admin: psycopg.Connection, name: str) -> None:
         self.admin = admin
         self.name = name
-        self.url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        self.url = url_of(name)
 
     def _end_sessions(self) -> None:
         # Sessions keep the settings they started with: the bot's pool must reconnect to feel a change.
@@ -72,24 +69,10 @@ class HandoffDatabase:
 
 @pytest.fixture(scope="module")
 def handoff_database() -> Iterator[HandoffDatabase]:
-    libpq = make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        admin = psycopg.connect(libpq, connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as exc:
-        where = make_url(POSTGRES_URL).render_as_string(hide_password=True)
-        reason = f"PostgreSQL not reachable at {where} (set RIS3_TEST_POSTGRES_URL): {exc}".strip()
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    name = f"ris3_resume_{secrets.token_hex(4)}"
-    with admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            database = HandoffDatabase(admin, name)
-            upgrade(database.url)
-            yield database
-        finally:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with scratch_database("ris3_resume") as (admin, name):
+        database = HandoffDatabase(admin, name)
+        upgrade(database.url)
+        yield database
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ fail under CI (CI set), so a CI without its database cannot pass by skipping, an
 
 from __future__ import annotations
 
-import os
 import secrets
 import socket
 from collections.abc import Callable, Iterator
@@ -22,42 +21,24 @@ from sqlalchemy.engine import make_url
 
 from bot.handoff.draft import TicketDraft
 from bot.handoff.store import HandoffStore, upgrade
+from tests.postgres import libpq, scratch_database, url_of
 from tests.samples import handoff_draft_values
 
-POSTGRES_URL = os.environ.get("RIS3_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
-
-
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """The URL of a database made for this test run; dropped when the run ends."""
-    try:
-        admin = psycopg.connect(_libpq(POSTGRES_URL), connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as exc:
-        where = make_url(POSTGRES_URL).render_as_string(hide_password=True)
-        reason = f"PostgreSQL not reachable at {where} (set RIS3_TEST_POSTGRES_URL): {exc}".strip()
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    name = f"ris3_test_{secrets.token_hex(4)}"
-    with admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-        finally:
-            # FORCE ends connections a failed test may have left open.
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with scratch_database() as (_, name):
+        yield url_of(name)
 
 
 @pytest.fixture
 def postgres_url(postgres_database: str) -> Iterator[str]:
     """A URL whose connections work in a fresh, empty schema of the test run's database."""
     schema = f"t_{secrets.token_hex(4)}"
-    with psycopg.connect(_libpq(postgres_database), autocommit=True) as connection:
+    with psycopg.connect(libpq(postgres_database), autocommit=True) as connection:
         connection.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         yield (
             make_url(postgres_database)

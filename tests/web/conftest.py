@@ -7,7 +7,6 @@ unreachable, those tests fail under CI and skip elsewhere, as in tests/handoff."
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -21,8 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 from psycopg import sql
 from pydantic import SecretStr
-from sqlalchemy.engine import make_url
-from web_helpers import PASSWORD, POSTGRES_URL, USER, Backoffice, Client, StartBackoffice, libpq
+from web_helpers import PASSWORD, USER, Backoffice, Client, StartBackoffice
 
 from bot.handoff.config import HandoffSettings
 from bot.handoff.draft import TicketDraft
@@ -31,6 +29,7 @@ from bot.handoff.store import HandoffStore, upgrade
 from bot.web.app import create_app
 from bot.web.config import WebSettings
 from bot.web.passwords import hash_password
+from tests.postgres import libpq, scratch_database, url_of
 from tests.samples import handoff_draft_values
 
 
@@ -125,22 +124,8 @@ def make_ticket(store: HandoffStore) -> Callable[..., Ticket]:
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """The URL of a database made for this test run; dropped when the run ends."""
-    try:
-        admin = psycopg.connect(libpq(POSTGRES_URL), connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as exc:
-        where = make_url(POSTGRES_URL).render_as_string(hide_password=True)
-        reason = f"PostgreSQL not reachable at {where} (set RIS3_TEST_POSTGRES_URL): {exc}".strip()
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    name = f"ris3_test_{secrets.token_hex(4)}"
-    with admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-        finally:
-            # FORCE ends connections a failed test may have left open.
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with scratch_database() as (_, name):
+        yield url_of(name)
 
 
 @pytest.fixture

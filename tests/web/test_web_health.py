@@ -11,7 +11,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from web_helpers import Backoffice, StartBackoffice, libpq, postgres_url_in
+from web_helpers import Backoffice, StartBackoffice, postgres_url_in
 
 from bot.handoff.config import HandoffSettings
 from bot.handoff.database import make_engine
@@ -19,6 +19,7 @@ from bot.handoff.draft import TicketDraft
 from bot.handoff.models import Ticket
 from bot.handoff.store import HandoffStore, StoreReadOnly, upgrade
 from bot.web.database_health import CHECK_INTERVAL_SECONDS, DatabaseHealth
+from tests.postgres import libpq
 from tests.samples import handoff_draft_values
 
 # Nothing listens on port 1: the connection is refused at once.

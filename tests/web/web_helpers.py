@@ -5,7 +5,6 @@ A module of its own with a name no other test folder uses: test modules cannot i
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -76,13 +75,6 @@ class Backoffice:
 
 
 StartBackoffice = Callable[..., Awaitable[Backoffice]]
-
-POSTGRES_URL = os.environ.get("RIS3_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
 
 def postgres_url_in(database_url: str, schema: str, *options: str) -> str:
     """A URL whose connections work in `schema`, with further server settings (`-cname=value`)."""
