@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 
 from actions.common import language_of, send_knowledge_unavailable
+from actions.group_chat import in_group_chat
 from actions.handoff import YES_NO, answers_the_form
 from bot.knowledge.index import IndexNotReady
 from bot.knowledge.replies import Button, Reply, fact_reply, menu_buttons, reply_for
@@ -101,8 +102,10 @@ class ActionAnswer(Action):
         else:
             failures = float(tracker.get_slot("failed_answers") or 0.0) + 1
             events.append(SlotSet("failed_answers", failures))
-            if failures >= FAILURES_BEFORE_OFFER:
-                # Twice in a row the bot could not help: offer the project manager instead of the menu.
+            # Twice in a row the bot could not help: offer the project manager instead of the menu; not in a
+            # Telegram group, where the handoff cannot happen (the reply already gives the contact, and asking
+            # for a person there gives the link to a private chat).
+            if failures >= FAILURES_BEFORE_OFFER and not in_group_chat(tracker):
                 reply.response = "utter_dont_know_offer"
                 # Yes or no first; the phone number the offer gives stays a link.
                 yes_no = [Button(b["title"], b["payload"]) for b in YES_NO[language]]

@@ -210,3 +210,18 @@ def test_a_second_miss_in_a_row_offers_the_project_manager(actions: ModuleType, 
     assert offer["buttons"][:2] == [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
     assert offer["buttons"][2:] == [TEL]
     assert {"event": "slot", "timestamp": None, "name": "handoff_offered", "value": True} in events
+
+
+def test_in_a_telegram_group_a_second_miss_gives_the_contact_without_an_offer(
+    actions: ModuleType, domain: dict[str, Any]
+) -> None:
+    # The handoff cannot happen in a group (no personal data is collected there): no yes/no question, the
+    # reply gives the contact, and asking for a person leads to a private chat (tests/telegram).
+    second = make_tracker("recipe for salmon soup", "out_of_scope", 0.9)
+    second.slots["failed_answers"] = 1.0
+    second.latest_message["metadata"] = {"telegram": {"chat_type": "supergroup", "bot_username": "ris3_bot"}}
+    dispatcher = CollectingDispatcher()
+    events = actions.ActionAnswer().run(dispatcher, second, domain)
+    (reply,) = dispatcher.messages
+    assert reply["response"] == "utter_dont_know"
+    assert not any(e.get("name") == "handoff_offered" for e in events)
