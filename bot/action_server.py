@@ -15,7 +15,6 @@ Runs in the action runtime (Python 3.11, rasa-sdk, Sanic).
 from __future__ import annotations
 
 import argparse
-import hmac
 import logging
 import os
 import sys
@@ -30,6 +29,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
+from bot.bearer import bearer_matches
+
 logger = logging.getLogger(__name__)
 
 TOKEN_ENV = "RIS3_ACTION_TOKEN"
@@ -37,14 +38,6 @@ HOST_ENV = "RIS3_ACTION_HOST"
 DEFAULT_HOST = "127.0.0.1"
 MIN_TOKEN_CHARS = 16
 OPEN_PATHS = frozenset({"/health"})  # for wait loops and load balancers; says nothing but "ok"
-
-
-def token_matches(expected: str, authorization: str | None) -> bool:
-    """`Authorization: Bearer <token>` against the shared token, in constant time."""
-    scheme, _, given = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not given:
-        return False
-    return hmac.compare_digest(given.strip().encode(), expected.encode())
 
 
 def create_app(actions_package: str, token: str) -> Sanic:
@@ -58,7 +51,7 @@ def create_app(actions_package: str, token: str) -> Sanic:
     async def require_token(request: Request) -> HTTPResponse | None:
         if request.path in OPEN_PATHS:
             return None
-        if not token_matches(token, request.headers.get("authorization")):
+        if not bearer_matches(token, request.headers.get("authorization")):
             logger.warning("action server: a request to %s without the right token refused", request.path)
             return response.json({"error": "unauthorised"}, status=401)
         return None

@@ -29,18 +29,25 @@ class BackofficeClient:
         self.base_url = (base_url or backoffice_url()).rstrip("/")
         self.token = link_token() if token is None else token
         self._quiet_until = 0.0
+        # One session (and its pool of kept-alive connections) for the process: REST asks at every message.
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS))
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
 
     async def post(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
         """(status, JSON answer), or None when the back office cannot be asked now."""
         if not self.token or time.monotonic() < self._quiet_until:
             return None
         headers = {"Authorization": f"Bearer {self.token}"}
-        timeout = aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)
         try:
-            async with (
-                aiohttp.ClientSession(timeout=timeout) as session,
-                session.post(self.base_url + path, json=body, headers=headers) as response,
-            ):
+            async with self._http().post(self.base_url + path, json=body, headers=headers) as response:
                 data = await response.json(content_type=None)
                 return response.status, data if isinstance(data, dict) else {}
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:

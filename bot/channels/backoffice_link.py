@@ -11,7 +11,6 @@ Standard library only: the Rasa runtime (Python 3.10) and the back office (3.11)
 
 from __future__ import annotations
 
-import hmac
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,13 +43,3 @@ def link_token(environ: Mapping[str, str] | None = None, token_file: Path = TOKE
 def backoffice_url(environ: Mapping[str, str] | None = None) -> str:
     environ = os.environ if environ is None else environ
     return ((environ.get(BACKOFFICE_URL_ENV) or "").strip() or DEFAULT_BACKOFFICE_URL).rstrip("/")
-
-
-def bearer_matches(expected: str, header: str | None) -> bool:
-    """Whether an Authorization header carries the token; never with an empty token."""
-    scheme, _, given = (header or "").partition(" ")
-    return (
-        bool(expected)
-        and scheme.lower() == "bearer"
-        and hmac.compare_digest(given.strip().encode(), expected.encode())
-    )

@@ -90,8 +90,9 @@ def _ip(address: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | 
 
 
 def client_address(peer: str | None, forwarded_for: str | None, trusted: Iterable[IPNetwork]) -> str:
-    """The client's address: the peer, or, when the peer is a trusted proxy, the last X-Forwarded-For hop
-    that is not one (each proxy appends the address it saw; only our own proxies' entries can be believed)."""
+    """The client's address: the peer, or, when the peer is a trusted proxy, the rightmost X-Forwarded-For
+    hop that is not one (each proxy appends the address it saw; only our own proxies' entries can be
+    believed). A hop that is not an address ends the search at the peer. Used by the back office too."""
     trusted = tuple(trusted)
 
     def is_trusted(address: str | None) -> bool:
@@ -102,11 +103,11 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted: Iterabl
     if not is_trusted(address) or not forwarded_for:
         return address or "unknown"
     for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
-        if _ip(hop) is None:
-            return address  # a hop we cannot read: stop at the last one we could
-        address = hop
+        ip = _ip(hop)
+        if ip is None:
+            break  # a trusted proxy writes addresses: anything else means the chain cannot be read further
         if not is_trusted(hop):
-            break
+            return str(ip)
     return address
 
 

@@ -18,7 +18,6 @@ Rasa's `?stream=true` variant is not offered. Runs in the Rasa runtime (Python 3
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.bearer import bearer_matches
 from bot.channels.backoffice_client import backoffice
 from bot.channels.conversation_ids import MAX_SENDER_CHARS, REST, conversation_id, valid_sender
 from bot.channels.limits import SLOW_DOWN, TOO_LONG, ChannelGuard, client_address, say
@@ -69,11 +69,6 @@ def read_request(body: bytes) -> tuple[str, str, dict[str, Any]]:
     return sender, text, ({"language": language} if isinstance(language, str) and language in LANGUAGES else {})
 
 
-def _bearer_ok(expected: str, header: str | None) -> bool:
-    scheme, _, given = (header or "").partition(" ")
-    return scheme.lower() == "bearer" and bool(given) and hmac.compare_digest(given.strip().encode(), expected.encode())
-
-
 def _reply(sender: str, text: str, status: int, headers: Mapping[str, str] | None = None) -> HTTPResponse:
     return response.json([{"recipient_id": sender, "text": text}], status=status, headers=dict(headers or {}))
 
@@ -104,25 +99,32 @@ class RestInput(InputChannel):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
+        @webhook.listener("before_server_stop")
+        async def stop(*_: Any) -> None:
+            await backoffice().close()
+
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            if self.token and not _bearer_ok(self.token, request.headers.get("authorization")):
+            if self.token and not bearer_matches(self.token, request.headers.get("authorization")):
                 return _error("send Authorization: Bearer <token>", 401, {"WWW-Authenticate": "Bearer"})
             try:
                 sender, text, metadata = read_request(request.body or b"")
             except BadRequest as error:
                 return _error(str(error), 400)
-            language = metadata.get("language") or detect(text[:500])
+            # The language only for the channel's own refusals (the bot's replies find theirs in the actions).
+            def language() -> str | None:
+                return metadata.get("language") or detect(text[:500])
+
             if self.guard.too_long(text):
                 limit = self.guard.limits.max_message_chars
-                return _reply(sender, say(TOO_LONG, language, limit=limit), 413)
+                return _reply(sender, say(TOO_LONG, language(), limit=limit), 413)
             conversation = conversation_id(REST, sender)
             address = client_address(request.ip, request.headers.get("x-forwarded-for"),
                                      self.guard.limits.trusted_proxies)
             wait = self.guard.wait_seconds(conversation, address)
             if wait:
                 logger.info("REST: a message of %s refused for %d s (rate limit)", conversation, wait)
-                return _reply(sender, say(SLOW_DOWN, language, seconds=wait), 429, {"Retry-After": str(wait)})
+                return _reply(sender, say(SLOW_DOWN, language(), seconds=wait), 429, {"Retry-After": str(wait)})
             collector = CollectingOutputChannel()
             await handle(UserMessage(text, collector, conversation, input_channel=REST, metadata=metadata))
             # The project manager's replies kept for this conversation come with the answer (docs/handoff.md).

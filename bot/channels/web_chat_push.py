@@ -16,8 +16,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.bearer import bearer_matches
 from bot.channels.backoffice_client import backoffice
-from bot.channels.backoffice_link import bearer_matches, link_token
+from bot.channels.backoffice_link import link_token
 from bot.channels.conversation_ids import WEB
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import re
 from aiohttp import web
 from yarl import URL
 
-from bot.channels.backoffice_link import bearer_matches
+from bot.bearer import bearer_matches
 from bot.web.client_address import address_key, client_address
 from bot.web.errors import error_response, is_api
 from bot.web.handlers import Handler

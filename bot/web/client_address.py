@@ -12,6 +12,8 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_add
 
 from aiohttp import web
 
+from bot.channels.limits import client_address as forwarded_client
+
 Network = IPv4Network | IPv6Network
 Address = IPv4Address | IPv6Address
 # One IPv6 subscriber usually holds a whole /64: counted per address, it would be a new client per guess.
@@ -25,24 +27,12 @@ def _parse(value: str) -> Address | None:
         return None
 
 
-def _trusted(address: Address, proxies: Sequence[Network]) -> bool:
-    return any(address in network for network in proxies)
-
-
 def client_address(request: web.Request, trusted_proxies: Sequence[Network]) -> str:
+    # The same rule as the Rasa server's channels (bot/channels/limits.py).
     remote = request.remote or ""
-    peer = _parse(remote)
-    if peer is None or not _trusted(peer, trusted_proxies):
+    if not remote:
         return remote
-    hops = [hop for header in request.headers.getall("X-Forwarded-For", ()) for hop in header.split(",")]
-    for hop in reversed(hops):
-        address = _parse(hop)
-        if address is None:
-            # A trusted proxy writes addresses; anything else means the chain cannot be read further.
-            break
-        if not _trusted(address, trusted_proxies):
-            return str(address)
-    return remote
+    return forwarded_client(remote, ", ".join(request.headers.getall("X-Forwarded-For", ())), trusted_proxies)
 
 
 def address_key(address: str) -> str:

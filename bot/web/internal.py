@@ -12,7 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.channels.backoffice_link import bearer_matches, link_token
+from bot.bearer import bearer_matches
+from bot.channels.backoffice_link import link_token
 from bot.handoff.models import USER_ROUTES
 from bot.handoff.store import TicketClosed, TicketNotFound
 from bot.handoff.thread_senders import email_available
