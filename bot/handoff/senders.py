@@ -139,18 +139,25 @@ class WebhookSender:
 
     async def send(self, ticket: Ticket) -> None:
         body = payload_bytes(ticket)
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            SIGNATURE_HEADER: sign(body, self._secret),
-            # The receiver can drop a repeat: after a crash between sending and recording it, we resend.
-            "X-RIS3-Reference": ticket.reference,
-        }
-        try:
-            async with self._session.post(self._url, data=body, headers=headers, timeout=self._timeout) as response:
-                if not 200 <= response.status < 300:
-                    raise DeliveryError(f"webhook answered {response.status}")
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise DeliveryError(f"webhook unreachable ({type(exc).__name__})") from exc
+        await post_signed(self._session, self._url, self._secret, body, ticket.reference, self._timeout)
+
+
+async def post_signed(
+    session: aiohttp.ClientSession, url: str, secret: str, body: bytes, reference: str, timeout: aiohttp.ClientTimeout
+) -> None:
+    """POSTs a JSON body signed with the webhook secret; DeliveryError unless the receiver took it."""
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        SIGNATURE_HEADER: sign(body, secret),
+        # The receiver can drop a repeat: after a crash between sending and recording it, we resend.
+        "X-RIS3-Reference": reference,
+    }
+    try:
+        async with session.post(url, data=body, headers=headers, timeout=timeout) as response:
+            if not 200 <= response.status < 300:
+                raise DeliveryError(f"webhook answered {response.status}")
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        raise DeliveryError(f"webhook unreachable ({type(exc).__name__})") from exc
 
 
 def build_senders(settings: HandoffSettings, session: aiohttp.ClientSession) -> dict[str, Sender]:

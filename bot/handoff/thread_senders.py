@@ -22,7 +22,7 @@ from bot.channels.telegram_api import BotApi, TelegramConfig, load_credentials
 from bot.channels.telegram_updates import chat_of_conversation
 from bot.handoff.config import EMAIL, TELEGRAM, WEBHOOK, HandoffSettings
 from bot.handoff.models import ThreadMessage, Ticket
-from bot.handoff.senders import SIGNATURE_HEADER, TELEGRAM_MAX_TEXT, DeliveryError, send_mail, send_telegram, sign
+from bot.handoff.senders import TELEGRAM_MAX_TEXT, DeliveryError, post_signed, send_mail, send_telegram
 from bot.handoff.thread_outbox import Held, MessageSender
 from bot.handoff.thread_texts import addition_text, email_body, email_subject, user_text
 from bot.settings import PROJECT_ROOT
@@ -154,17 +154,7 @@ class ManagerWebhook:
             "messages": [{"text": m.text, "created_at": m.created_at.isoformat()} for m in (additions or [message])],
         }
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            SIGNATURE_HEADER: sign(body, self._secret),
-            "X-RIS3-Reference": ticket.reference,
-        }
-        try:
-            async with self._session.post(self._url, data=body, headers=headers, timeout=self._timeout) as response:
-                if not 200 <= response.status < 300:
-                    raise DeliveryError(f"webhook answered {response.status}")
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise DeliveryError(f"webhook unreachable ({type(exc).__name__})") from exc
+        await post_signed(self._session, self._url, self._secret, body, ticket.reference, self._timeout)
         return None
 
 
