@@ -1,5 +1,6 @@
 """`bot faq test`: run the FAQ cases against the bot over REST, concurrently (each case its own
-conversation), print a summary by topic and language, and write JUnit XML and an HTML report."""
+conversation; a conversation case's turns in order within it), print a summary by topic and language,
+and write JUnit XML and an HTML report that show each failing turn."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from bot.faq.cases import Case
+from bot.faq.cases import Case, Turn
 
 # Outcomes: passed; failed; known_miss (an expected failure); fixed (a known_miss that now passes);
 # error (no reply: HTTP error or timeout). Only failed and error fail the run.
@@ -27,18 +28,69 @@ class BotUnreachable(RuntimeError):
 
 
 @dataclass
-class Result:
-    case: Case
+class TurnResult:
+    """The reply to one turn of a case and how it was judged. A turn after one that got no reply is not
+    sent (`sent` stays False): the conversation it belongs to is broken."""
+
+    turn: Turn
     reply: str = ""
     missing: list[str] = field(default_factory=list)
     found: list[str] = field(default_factory=list)
     forbidden: list[str] = field(default_factory=list)
     latency: float = 0.0
     error: str | None = None
+    sent: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.error is None and not self.missing and not self.forbidden
+        return self.sent and self.error is None and not self.missing and not self.forbidden
+
+
+@dataclass
+class Result:
+    """A case's outcome; a single question is a case of one turn."""
+
+    case: Case
+    turns: list[TurnResult] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.turns:
+            self.turns = [TurnResult(turn) for turn in self.case.turns]
+
+    @property
+    def reply(self) -> str:
+        if not self.case.is_conversation:
+            return self.turns[0].reply
+        return "\n\n".join(f"[{n}] {t.reply}" for n, t in enumerate(self.turns, 1) if t.sent or t.error)
+
+    @property
+    def found(self) -> list[str]:
+        return [p for t in self.turns for p in t.found]
+
+    @property
+    def missing(self) -> list[str]:
+        return [p for t in self.turns for p in t.missing]
+
+    @property
+    def forbidden(self) -> list[str]:
+        return [p for t in self.turns for p in t.forbidden]
+
+    @property
+    def latency(self) -> float:
+        return sum(t.latency for t in self.turns)
+
+    @property
+    def error(self) -> str | None:
+        return next((t.error for t in self.turns if t.error is not None), None)
+
+    @property
+    def failing_turns(self) -> list[tuple[int, TurnResult]]:
+        """(1-based number, turn) of every turn that did not pass, in order."""
+        return [(n, t) for n, t in enumerate(self.turns, 1) if not t.ok]
+
+    @property
+    def ok(self) -> bool:
+        return all(t.ok for t in self.turns)
 
     @property
     def outcome(self) -> str:
@@ -49,12 +101,25 @@ class Result:
         return "passed" if self.ok else "failed"
 
 
-def judge(case: Case, reply: str) -> tuple[list[str], list[str], list[str]]:
-    """(expected found, expected missing, forbidden present) for a reply."""
-    found = [p for p in case.expect if re.search(p, reply, re.IGNORECASE)]
-    missing = [p for p in case.expect if p not in found]
-    forbidden = [p for p in case.forbid if re.search(p, reply, re.IGNORECASE)]
+def judge(expectation: Turn | Case, reply: str) -> tuple[list[str], list[str], list[str]]:
+    """(expected found, expected missing, forbidden present) for a reply to a turn (or a one-turn case)."""
+    found = [p for p in expectation.expect if re.search(p, reply, re.IGNORECASE)]
+    missing = [p for p in expectation.expect if p not in found]
+    forbidden = [p for p in expectation.forbid if re.search(p, reply, re.IGNORECASE)]
     return found, missing, forbidden
+
+
+def reply_text(replies: object) -> str:
+    """The text the bot sent, with the titles of its buttons (in order) on a last line as [Title]: a
+    reply's buttons are part of what it says ("Which one do you mean?" is answered by them)."""
+    if not isinstance(replies, list):
+        raise ValueError(f"the webhook answered {type(replies).__name__}, not a list of messages")
+    messages = [r for r in replies if isinstance(r, dict)]
+    text = "\n".join(str(r.get("text") or "") for r in messages)
+    buttons = [str(b.get("title", "")) for r in messages for b in r.get("buttons") or [] if isinstance(b, dict)]
+    if buttons:
+        text += "\n" + " ".join(f"[{t}]" for t in buttons)
+    return text
 
 
 async def probe(url: str, timeout: float = 5.0) -> None:
@@ -76,7 +141,11 @@ async def run_cases(
     concurrency: int = 4,
     timeout: float = 60.0,
     on_done: Callable[[Result], None] | None = None,
+    sender_prefix: str = "faq",
 ) -> list[Result]:
+    """Every case against the bot's REST webhook, `concurrency` cases at a time. Each case is its own
+    conversation (a fresh sender); a conversation's turns are sent one after the other, each after the
+    reply to the one before."""
     import aiohttp
 
     url = url.rstrip("/")
@@ -85,22 +154,23 @@ async def run_cases(
 
     async def one(session: aiohttp.ClientSession, case: Case) -> Result:
         result = Result(case)
+        sender = f"{sender_prefix}-{case.id}-{uuid.uuid4().hex[:8]}"
         async with semaphore:
-            started = time.perf_counter()
-            try:
-                body = {"sender": f"faq-{case.id}-{uuid.uuid4().hex[:8]}", "message": case.question}
-                async with session.post(f"{url}/webhooks/rest/webhook", json=body) as response:
-                    response.raise_for_status()
-                    replies = await response.json()
-                result.reply = "\n".join(str(r.get("text") or "") for r in replies if isinstance(r, dict))
-                buttons = [b.get("title", "") for r in replies if isinstance(r, dict) for b in r.get("buttons") or []]
-                if buttons:
-                    result.reply += "\n" + " ".join(f"[{t}]" for t in buttons)
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ValueError) as exc:
-                result.error = f"{exc.__class__.__name__}: {exc}"
-            result.latency = time.perf_counter() - started
-        if result.error is None:
-            result.found, result.missing, result.forbidden = judge(case, result.reply)
+            for turn in result.turns:
+                started = time.perf_counter()
+                try:
+                    body = {"sender": sender, "message": turn.turn.question}
+                    async with session.post(f"{url}/webhooks/rest/webhook", json=body) as response:
+                        response.raise_for_status()
+                        turn.reply = reply_text(await response.json())
+                except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ValueError) as exc:
+                    turn.error = f"{exc.__class__.__name__}: {exc}"
+                finally:
+                    turn.latency = time.perf_counter() - started
+                if turn.error is not None:
+                    break  # the conversation is broken: later turns would be judged out of context
+                turn.sent = True
+                turn.found, turn.missing, turn.forbidden = judge(turn.turn, turn.reply)
         if on_done:
             on_done(result)
         return result
@@ -133,7 +203,54 @@ def summary_table(results: list[Result]) -> str:
     for lang in sorted({r.case.language for r in results}):
         lines.append(row("all", lang, Counter(r.outcome for r in results if r.case.language == lang)))
     lines.append(row("all", "all", total))
+    lines += conversation_lines(results)
     return "\n".join(lines)
+
+
+def conversation_lines(results: list[Result]) -> list[str]:
+    """Per language: conversation cases passed of all, and their turns passed of all (none without any)."""
+    lines = []
+    for lang in sorted({r.case.language for r in results if r.case.is_conversation}):
+        mine = [r for r in results if r.case.is_conversation and r.case.language == lang]
+        passed = sum(r.ok for r in mine)
+        turns = [t for r in mine for t in r.turns]
+        lines.append(
+            f"conversations {lang}: {passed}/{len(mine)} passed, turns {sum(t.ok for t in turns)}/{len(turns)} passed"
+        )
+    return lines
+
+
+def failure_lines(result: Result) -> list[str]:
+    """What went wrong in a case, one line per failing turn of a conversation."""
+    r = result
+    if not r.case.is_conversation:
+        return [f"{r.case.id} ({r.case.language}) {r.case.question!r}: missing {r.missing}, "
+                f"forbidden {r.forbidden}{', ' + r.error if r.error else ''}"]
+    lines = [f"{r.case.id} ({r.case.language}) conversation of {len(r.turns)} turns"]
+    for number, turn in r.failing_turns:
+        if turn.error is not None:
+            why = turn.error
+        elif not turn.sent:
+            why = "not sent (an earlier turn got no reply)"
+        else:
+            why = f"missing {turn.missing}, forbidden {turn.forbidden}, reply {_short(turn.reply)!r}"
+        lines.append(f"    turn {number}/{len(r.turns)} {turn.turn.question!r}: {why}")
+    return lines
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _turn_detail(number: int, total: int, turn: TurnResult) -> str:
+    state = "passed" if turn.ok else ("not sent" if not turn.sent and turn.error is None else "FAILED")
+    detail = f"turn {number}/{total} {state}\nquestion: {turn.turn.question}\nreply: {turn.reply}"
+    if turn.sent:
+        detail += f"\nmissing: {turn.missing}\nforbidden: {turn.forbidden}"
+    if turn.error:
+        detail += f"\nerror: {turn.error}"
+    return detail
 
 
 def write_junit(results: list[Result], path: Path, seconds: float) -> None:
@@ -150,11 +267,17 @@ def write_junit(results: list[Result], path: Path, seconds: float) -> None:
     for r in results:
         tc = ET.SubElement(
             suite, "testcase", classname=f"faq.{r.case.language}.{r.case.topic}",
-            name=f"{r.case.id}: {r.case.question}", time=f"{r.latency:.3f}",
+            name=f"{r.case.id}: {r.case.title}", time=f"{r.latency:.3f}",
         )
-        detail = f"question: {r.case.question}\nreply: {r.reply}\nmissing: {r.missing}\nforbidden: {r.forbidden}"
+        if r.case.is_conversation:
+            detail = "\n\n".join(_turn_detail(n, len(r.turns), t) for n, t in enumerate(r.turns, 1))
+            failing = [str(n) for n, _ in r.failing_turns]
+            message = f"turn {', '.join(failing)} of {len(r.turns)}: reply does not match"
+        else:
+            detail = f"question: {r.case.question}\nreply: {r.reply}\nmissing: {r.missing}\nforbidden: {r.forbidden}"
+            message = "reply does not match"
         if r.outcome == "failed":
-            ET.SubElement(tc, "failure", message="reply does not match").text = detail
+            ET.SubElement(tc, "failure", message=message).text = detail
         elif r.outcome == "error":
             ET.SubElement(tc, "error", message=r.error or "error").text = detail
         elif r.outcome == "known_miss":
@@ -168,7 +291,20 @@ def write_junit(results: list[Result], path: Path, seconds: float) -> None:
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;width:100%}
 td,th{border:1px solid #ccc;padding:.4em;vertical-align:top;text-align:left;font-size:90%}
 pre{white-space:pre-wrap;margin:0;font-family:inherit}.passed{background:#e8f6e8}.failed,.error{background:#fde8e8}
-.known_miss{background:#fff6dd}.fixed{background:#e3efff}code{font-size:95%}.bad{color:#b00}.good{color:#070}"""
+.known_miss{background:#fff6dd}.fixed{background:#e3efff}code{font-size:95%}.bad{color:#b00}.good{color:#070}
+.turn{border-top:1px dashed #bbb;padding:.2em 0}.turn:first-child{border-top:0}"""
+
+
+def _checks_html(turn: TurnResult) -> str:
+    e = html.escape
+    checks = "".join(f'<div class="good">✓ <code>{e(p)}</code></div>' for p in turn.found)
+    checks += "".join(f'<div class="bad">✗ missing <code>{e(p)}</code></div>' for p in turn.missing)
+    checks += "".join(f'<div class="bad">✗ forbidden present <code>{e(p)}</code></div>' for p in turn.forbidden)
+    if turn.error:
+        checks += f'<div class="bad">error: {e(turn.error)}</div>'
+    elif not turn.sent:
+        checks += '<div class="bad">not sent: an earlier turn got no reply</div>'
+    return checks
 
 
 def write_html(results: list[Result], path: Path, seconds: float, url: str) -> None:
@@ -177,15 +313,27 @@ def write_html(results: list[Result], path: Path, seconds: float, url: str) -> N
     rows = []
     order = {"failed": 0, "error": 1, "fixed": 2, "known_miss": 3, "passed": 4}
     for r in sorted(results, key=lambda r: (order[r.outcome], r.case.id)):
-        checks = "".join(f'<div class="good">✓ <code>{e(p)}</code></div>' for p in r.found)
-        checks += "".join(f'<div class="bad">✗ missing <code>{e(p)}</code></div>' for p in r.missing)
-        checks += "".join(f'<div class="bad">✗ forbidden present <code>{e(p)}</code></div>' for p in r.forbidden)
-        if r.error:
-            checks += f'<div class="bad">error: {e(r.error)}</div>'
         note = f"<br><small>known miss: {e(r.case.known_miss)}</small>" if r.case.known_miss else ""
+        if r.case.is_conversation:
+            failing = [str(n) for n, _ in r.failing_turns]
+            if failing:
+                note += f"<br><small class=\"bad\">failing turn {e(', '.join(failing))} of {len(r.turns)}</small>"
+            question = "".join(
+                f'<div class="{"good" if t.ok else "bad"}">{n}. {e(t.turn.question)}</div>'
+                for n, t in enumerate(r.turns, 1)
+            )
+            reply = "".join(
+                f'<div class="turn"><b>{n}.</b><pre>{e(t.reply) if t.sent or t.error else "(not sent)"}</pre></div>'
+                for n, t in enumerate(r.turns, 1)
+            )
+            checks = "".join(
+                f'<div class="turn"><b>{n}.</b>{_checks_html(t)}</div>' for n, t in enumerate(r.turns, 1)
+            )
+        else:
+            question, reply, checks = e(r.case.question), f"<pre>{e(r.reply)}</pre>", _checks_html(r.turns[0])
         rows.append(
             f'<tr class="{r.outcome}"><td>{e(r.case.id)}<br><small>{e(", ".join(r.case.tags))}</small></td>'
-            f"<td>{e(r.outcome)}{note}</td><td>{e(r.case.question)}</td><td><pre>{e(r.reply)}</pre></td>"
+            f"<td>{e(r.outcome)}{note}</td><td>{question}</td><td>{reply}</td>"
             f"<td>{checks}</td><td>{r.latency:.2f} s</td></tr>"
         )
     page = (
@@ -276,10 +424,9 @@ def main(url: str | None, cases_dir: Path, out: Path, concurrency: int = 4, prog
     counts = Counter(r.outcome for r in results)
     for r in results:
         if r.outcome in FAILING:
-            print(f"FAILED {r.case.id} ({r.case.language}) {r.case.question!r}: missing {r.missing}, "
-                  f"forbidden {r.forbidden}{', ' + r.error if r.error else ''}")
+            print("FAILED " + "\n".join(failure_lines(r)))
         elif r.outcome == "fixed":
-            print(f"FIXED  {r.case.id} ({r.case.language}) {r.case.question!r} (was: {r.case.known_miss})")
+            print(f"FIXED  {r.case.id} ({r.case.language}) {r.case.title!r} (was: {r.case.known_miss})")
     print(
         f"{len(results)} cases in {seconds:.1f} s: {counts['passed']} passed, {counts['failed']} failed, "
         f"{counts['error']} errors, {counts['known_miss']} known misses, {counts['fixed']} fixed; "

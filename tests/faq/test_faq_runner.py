@@ -12,7 +12,7 @@ from xml.etree import ElementTree as ET
 import pytest
 from aiohttp import web
 
-from bot.faq.cases import load_cases
+from bot.faq.cases import CaseError, load_case_file, load_cases, overlapping
 from bot.faq.runner import main, run_cases
 from bot.runtime import free_port
 
@@ -27,19 +27,39 @@ REPLIES = {
 }
 
 
+# Replies that depend on the conversation: (the sender's previous message, the message) -> reply.
+FOLLOW_UPS = {
+    ("what are the priorities?", "the second one"): "Renewable materials and energy is one of the priorities.",
+    ("what are the priorities?", "the last one"): "Data economy, cyber security and gamification.",
+    ("kuka on projektipäällikkö?", "entä numero?"): "Puh. +358 44 747 8512.",
+}
+
+
 class StandIn:
     def __init__(self) -> None:
         self.port = free_port()
         self.senders: list[str] = []
+        # Every message received, as (sender, message), in order.
+        self.received: list[tuple[str, str]] = []
+        self.previous: dict[str, str] = {}
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
     async def _webhook(self, request: web.Request) -> web.Response:
         body = await request.json()
-        self.senders.append(body["sender"])
-        text = REPLIES.get(body["message"], "I'm sorry, I don't know that.")
-        return web.json_response([{"recipient_id": body["sender"], "text": text}])
+        sender, message = body["sender"], body["message"]
+        self.senders.append(sender)
+        self.received.append((sender, message))
+        if message == "break the server":
+            return web.Response(status=500, text="boom")
+        previous = self.previous.get(sender)
+        self.previous[sender] = message
+        if message == "which one?":
+            buttons = [{"title": "Logistics", "payload": "/a"}, {"title": "Renewables", "payload": "/b"}]
+            return web.json_response([{"recipient_id": sender, "text": "Which one do you mean?", "buttons": buttons}])
+        text = FOLLOW_UPS.get((previous or "", message)) or REPLIES.get(message, "I'm sorry, I don't know that.")
+        return web.json_response([{"recipient_id": sender, "text": text}])
 
     async def _root(self, _: web.Request) -> web.Response:
         return web.Response(text="Hello from Rasa: stand-in")
@@ -169,3 +189,200 @@ def test_the_cli_command(stand_in: StandIn, tmp_path: Path) -> None:
     cases = _write(tmp_path, CASES.split("\n- ")[0] + "\n")
     assert cli(["faq", "test", "--url", stand_in.url, "--cases", str(cases), "--out", str(tmp_path / "o")]) == 0
     assert (tmp_path / "o" / "report.html").is_file()
+
+
+# ----------------------------------------------------------------------------------- conversations
+CONVERSATIONS = """
+- id: ordinals
+  language: en
+  tags: [priorities, en, conversation]
+  turns:
+    - question: "what are the priorities?"
+      expect: ['logistic']
+    - question: "the second one"
+      expect: ['renewable']
+      not: ["don't know"]
+- id: wrong-second-turn
+  language: en
+  tags: [priorities, en, conversation]
+  turns:
+    - question: "what are the priorities?"
+      expect: ['logistic']
+    - question: "the last one"
+      expect: ['logistic']
+    - question: "which one?"
+      expect: ['which one do you mean', 'Renewables']
+- id: broken
+  language: en
+  tags: [contact, en, conversation]
+  turns:
+    - question: "who is the project manager?"
+      expect: ['Tolmunen']
+    - question: "break the server"
+      expect: ['x']
+    - question: "the second one"
+      expect: ['renewable']
+- id: finnish-known-miss
+  language: fi
+  tags: [contact, fi, conversation]
+  known_miss: "the number was not given once"
+  turns:
+    - question: "kuka on projektipäällikkö?"
+      expect: ['Tolmu']
+    - question: "entä numero?"
+      expect: ['747 8512']
+- question: "who is the project manager?"
+  language: en
+  tags: [contact, en]
+  expect: ['Tolmunen']
+"""
+
+
+def test_a_conversation_case_loads_with_its_turns(tmp_path: Path) -> None:
+    cases = {c.id: c for c in load_cases(_write(tmp_path, CONVERSATIONS))}
+    ordinals = cases["ordinals"]
+    assert ordinals.is_conversation and ordinals.questions == ["what are the priorities?", "the second one"]
+    assert ordinals.turns[1].expect == ["renewable"] and ordinals.turns[1].forbid == ["don't know"]
+    # The case's own question and expectations are its first turn's, so code reading them still works.
+    assert ordinals.question == "what are the priorities?" and ordinals.expect == ["logistic"]
+    assert ordinals.title == "what are the priorities? → the second one"
+    assert cases["finnish-known-miss"].known_miss and cases["finnish-known-miss"].language == "fi"
+    # A single question is a case of one turn, numbered as before.
+    single = cases["sample-005"]
+    assert not single.is_conversation and single.turns[0].question == "who is the project manager?"
+    assert single.turns[0].expect == ["Tolmunen"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- language: en\n  tags: [about, en]\n  turns:\n    - {question: 'a', expect: ['x']}\n",
+         r"sample.yml #1: `turns` must list at least two turns"),
+        ("- language: en\n  tags: [about, en]\n  turns:\n    - {question: 'a', expect: ['x']}\n    - {expect: ['y']}\n",
+         r"sample.yml #1 turn 2: needs a `question`"),
+        ("- language: en\n  tags: [about, en]\n  turns:\n    - {question: 'a', expect: ['x']}\n"
+         "    - {question: 'b', expects: ['y']}\n",
+         r"sample.yml #1 turn 2: unknown key\(s\) expects .*; sample.yml #1 turn 2: needs `expect` or `not`"),
+        ("- language: en\n  tags: [about, en]\n  turns:\n    - {question: 'a', expect: ['x']}\n"
+         "    - {question: 'b', not: ['(']}\n",
+         r"sample.yml #1 turn 2: bad regex '\('"),
+        ("- language: en\n  tags: [about, en]\n  expect: ['x']\n  turns:\n    - {question: 'a', expect: ['x']}\n"
+         "    - {question: 'b', expect: ['y']}\n",
+         r"sample.yml #1: a conversation's `expect`/`not` go under each turn"),
+        ("- question: 'q'\n  language: en\n  tags: [about, en]\n  expect: ['x']\n  turns: []\n",
+         r"sample.yml #1: has both `question` and `turns`"),
+        ("- language: en\n  tags: [about, en]\n  expect: ['x']\n", r"sample.yml #1: needs a `question` or `turns`"),
+        ("- {id: same, question: 'a', language: en, tags: [about, en], expect: ['x']}\n"
+         "- {id: same, question: 'b', language: en, tags: [about, en], expect: ['x']}\n",
+         r"case id 'same' is used twice"),
+        ("- {id: 'no spaces please', question: 'a', language: en, tags: [about, en], expect: ['x']}\n",
+         r"sample.yml #1: `id` must be"),
+    ],
+    ids=["one-turn", "turn-without-question", "typo-key", "bad-regex", "case-level-expect", "both", "neither",
+         "duplicate-id", "bad-id"],
+)
+def test_malformed_conversation_cases_are_named(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(CaseError, match=message):
+        load_cases(_write(tmp_path, text))
+
+
+def test_one_case_file_loads_on_its_own(tmp_path: Path) -> None:
+    path = _write(tmp_path, CONVERSATIONS) / "sample.yml"
+    assert [c.id for c in load_case_file(path, stem="e2e")][-1] == "e2e-005"
+
+
+def test_each_turn_is_judged_on_its_own_reply_in_one_conversation(stand_in: StandIn, tmp_path: Path) -> None:
+    cases = load_cases(_write(tmp_path, CONVERSATIONS))
+    first = len(stand_in.received)
+    results = {r.case.id: r for r in asyncio.run(run_cases(stand_in.url, cases, concurrency=3))}
+    received = stand_in.received[first:]
+
+    ordinals = results["ordinals"]
+    assert ordinals.outcome == "passed" and [t.ok for t in ordinals.turns] == [True, True]
+    assert ordinals.turns[1].reply.startswith("Renewable")  # the follow-up was understood in context
+
+    wrong = results["wrong-second-turn"]
+    assert wrong.outcome == "failed"
+    assert [n for n, _ in wrong.failing_turns] == [2]
+    assert wrong.turns[1].missing == ["logistic"] and wrong.turns[1].found == []
+    # A turn after a failing one is still sent and judged; button titles count as part of the reply.
+    assert wrong.turns[2].ok and "[Logistics] [Renewables]" in wrong.turns[2].reply
+
+    broken = results["broken"]
+    assert broken.outcome == "error" and "500" in (broken.error or "")
+    assert [t.sent for t in broken.turns] == [True, False, False]
+    assert [n for n, _ in broken.failing_turns] == [2, 3]
+
+    assert results["finnish-known-miss"].outcome == "fixed"
+    assert results["sample-005"].outcome == "passed" and len(results["sample-005"].turns) == 1
+
+    # One sender per case, the same for all of a conversation's turns, and the turns in order.
+    by_sender: dict[str, list[str]] = {}
+    for sender, message in received:
+        by_sender.setdefault(sender, []).append(message)
+    assert len(by_sender) == len(cases)
+    assert sorted(by_sender.values()) == sorted(
+        [["what are the priorities?", "the second one"],
+         ["what are the priorities?", "the last one", "which one?"],
+         ["who is the project manager?", "break the server"],
+         ["kuka on projektipäällikkö?", "entä numero?"],
+         ["who is the project manager?"]]
+    )
+
+
+def test_reports_show_the_failing_turn(stand_in: StandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "reports"
+    assert main(stand_in.url, _write(tmp_path, CONVERSATIONS), out, concurrency=2, progress=False) == 1
+    printed = capsys.readouterr().out
+    assert "FAILED wrong-second-turn (en) conversation of 3 turns" in printed
+    assert "    turn 2/3 'the last one': missing ['logistic']" in printed
+    assert "turn 3/3" not in printed.split("FAILED wrong-second-turn")[1].split("FAILED")[0]
+    assert "turn 2/3 'break the server': ClientResponseError" in printed
+    assert "turn 3/3 'the second one': not sent" in printed
+    assert "conversations en: 1/3 passed, turns 5/8 passed" in printed
+    assert "conversations fi: 1/1 passed, turns 2/2 passed" in printed
+
+    suite = ET.parse(out / "junit.xml").getroot()
+    cases = {tc.get("name"): tc for tc in suite.iter("testcase")}
+    wrong = cases["wrong-second-turn: what are the priorities? → the last one → which one?"]
+    failure = wrong.find("failure")
+    assert failure is not None and failure.get("message") == "turn 2 of 3: reply does not match"
+    assert "turn 1/3 passed" in (failure.text or "") and "turn 2/3 FAILED" in (failure.text or "")
+    error = cases["broken: who is the project manager? → break the server → the second one"].find("error")
+    assert error is not None and "turn 3/3 not sent" in (error.text or "")
+
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "failing turn 2 of 3" in page and "failing turn 2, 3 of 3" in page
+    assert '<div class="bad">2. the last one</div>' in page
+    assert '<div class="good">1. what are the priorities?</div>' in page
+    assert "(not sent)" in page and "not sent: an earlier turn got no reply" in page
+
+
+def test_short_follow_ups_may_be_training_examples_but_questions_may_not(tmp_path: Path) -> None:
+    (tmp_path / "nlu.yml").write_text(
+        'version: "3.1"\nnlu:\n- intent: follow_up\n  examples: |\n    - the second one\n'
+        "    - tell me more about the second one please\n    - what are the priorities\n",
+        encoding="utf-8",
+    )
+    text = """
+- id: stock
+  language: en
+  tags: [priorities, en]
+  turns:
+    - {question: "which priorities did the region choose?", expect: ['x']}
+    - {question: "The second one!", expect: ['x']}
+- id: long-copied
+  language: en
+  tags: [priorities, en]
+  turns:
+    - {question: "which priorities did the region choose?", expect: ['x']}
+    - {question: "Tell me more about the second one, please", expect: ['x']}
+- id: first-copied
+  language: en
+  tags: [priorities, en]
+  turns:
+    - {question: "What are the priorities?", expect: ['x']}
+    - {question: "more", expect: ['x']}
+"""
+    cases = load_cases(_write(tmp_path, text))
+    assert [c.id for c in overlapping(cases, tmp_path)] == ["long-copied", "first-copied"]
