@@ -14,8 +14,10 @@ from rasa_sdk.forms import ValidationAction
 from actions.common import language_of, send_knowledge_unavailable
 from actions.group_chat import in_group_chat
 from actions.handoff import YES_NO, answers_the_form
+from bot.knowledge.conversation import Turn, answer_turn
+from bot.knowledge.followup import ConversationState
 from bot.knowledge.index import IndexNotReady
-from bot.knowledge.replies import Button, Reply, fact_reply, menu_buttons, reply_for
+from bot.knowledge.replies import Button, Reply, choice_reply, fact_reply, menu_buttons, reply_for
 from bot.knowledge.service import KnowledgeService, check_index, get_service, warm_up_in_background
 from bot.language import detect, requested_language
 
@@ -72,6 +74,50 @@ class ValidateSlotMappings(ValidationAction):
         return {"language": detected} if detected else {}
 
 
+def conversation_state(tracker: Tracker) -> ConversationState:
+    listed = tracker.get_slot("listed")
+    return ConversationState(
+        last_fact=tracker.get_slot("last_fact") or None,
+        listed=tuple(str(f) for f in listed) if isinstance(listed, list) else (),
+    )
+
+
+def _listed(service: KnowledgeService, reply: Reply) -> list[str]:
+    """What "the second one" will mean after this reply: the facts its answer enumerates, else its buttons."""
+    fact = service.index.facts.get(reply.fact_id or "") if reply.answered else None
+    if fact is not None and fact.lists:
+        return list(fact.lists)
+    return [p.split('"fact_id":"', 1)[1].split('"', 1)[0] for b in reply.buttons if '"fact_id":"' in (p := b.payload)]
+
+
+def _reply_for_turn(service: KnowledgeService, turn: Turn, language: str) -> Reply:
+    if turn.kind == "choose":
+        return choice_reply(service.index, turn.options, language, "utter_which_one")
+    if turn.kind == "what_else":
+        return choice_reply(service.index, turn.options, language, "utter_what_else")
+    assert turn.decision is not None
+    return reply_for(turn.decision, service.index, language)
+
+
+def _decision_record(turn: Turn, reply: Reply, language: str, channel: str | None) -> dict[str, Any]:
+    """The decision as data kept with the conversation (slot last_decision): what staff views count."""
+    decision = turn.decision
+    best = decision.best if decision else None
+    return {
+        "kind": turn.kind,
+        "answered": reply.answered,
+        "fact": reply.fact_id if reply.answered else None,
+        "item": best.item if best else None,
+        "score": round(best.score, 4) if best else None,
+        "confidence": round(decision.confidence, 4) if decision and decision.confidence is not None else None,
+        "reason": decision.reason if decision else turn.how,
+        "how": turn.how,
+        "options": list(turn.options),
+        "language": language,
+        "channel": channel,
+    }
+
+
 class ActionAnswer(Action):
     def name(self) -> str:
         return "action_answer"
@@ -84,20 +130,23 @@ class ActionAnswer(Action):
         message = tracker.latest_message or {}
         intent, confidence = _intent(message)
         fact_id = next(tracker.get_latest_entity_values("fact_id"), None)
+        channel = tracker.get_latest_input_channel()
         events: list[dict] = []
         if intent == "answer_fact" and fact_id in service.index.facts:
             reply = fact_reply(service.index, fact_id, language)
+            turn = Turn("answer", how="button")
         else:
             text = message.get("text") or ""
-            decision = service.retriever.decide(text, intent, confidence)
-            reply = reply_for(decision, service.index, language)
-            best = decision.best
+            turn = answer_turn(service.retriever, text, conversation_state(tracker), language, intent, confidence)
+            reply = _reply_for_turn(service, turn, language)
+            best = turn.decision.best if turn.decision else None
             logger.info(
-                "answer=%s reason=%s item=%s score=%s intent=%s(%.2f) language=%s",
-                decision.answer, decision.reason, best.item if best else None,
-                f"{best.score:.3f}" if best else None, intent, confidence, language,
+                "kind=%s how=%s answer=%s reason=%s item=%s score=%s intent=%s(%.2f) language=%s",
+                turn.kind, turn.how, reply.answered, turn.decision.reason if turn.decision else "-",
+                best.item if best else None, f"{best.score:.3f}" if best else None, intent, confidence, language,
             )
-        if reply.answered:
+        if reply.answered or turn.kind != "answer":
+            # A question back is not a failure: the user is helped to say which.
             events.append(SlotSet("failed_answers", 0.0))
         else:
             failures = float(tracker.get_slot("failed_answers") or 0.0) + 1
@@ -111,8 +160,45 @@ class ActionAnswer(Action):
                 yes_no = [Button(b["title"], b["payload"]) for b in YES_NO[language]]
                 reply.buttons = yes_no + [b for b in reply.buttons if b.url]
                 events.append(SlotSet("handoff_offered", True))
-        _send(dispatcher, reply, tracker.get_latest_input_channel())
+        if reply.answered and reply.fact_id:
+            events.append(SlotSet("last_fact", reply.fact_id))
+        events.append(SlotSet("listed", _listed(service, reply)))
+        events.append(SlotSet("last_decision", _decision_record(turn, reply, language, channel)))
+        _send(dispatcher, reply, channel)
         return events
+
+
+class ActionSwitchLanguage(Action):
+    """"In English please" / "entä suomeksi?": says so and, right after an answer, gives it again in the
+    new language."""
+
+    def name(self) -> str:
+        return "action_switch_language"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        dispatcher.utter_message(response="utter_language_switched")
+        last_fact = tracker.get_slot("last_fact")
+        if not last_fact or _previous_action(tracker) not in ("action_answer", "action_switch_language"):
+            return []
+        service = _service(dispatcher)
+        if service is None or last_fact not in service.index.facts:
+            return []
+        reply = fact_reply(service.index, last_fact, language_of(tracker))
+        _send(dispatcher, reply, tracker.get_latest_input_channel())
+        return [SlotSet("listed", _listed(service, reply))]
+
+
+def _previous_action(tracker: Tracker) -> str | None:
+    """The bot's last action before the current user message."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
+            return event.get("name")
+    return None
 
 
 def _intent(message: dict[str, Any]) -> tuple[str | None, float]:
@@ -134,7 +220,8 @@ class _MenuReply:
         service = _service(dispatcher)
         buttons = menu_buttons(service.index, language_of(tracker)) if service else []
         _send(dispatcher, Reply(self.response, buttons=buttons), tracker.get_latest_input_channel())
-        return []
+        # "The second one" after the topics refers to the second topic button.
+        return [SlotSet("listed", list(service.index.knowledge.menu))] if service else []
 
 
 class ActionGreet(_MenuReply, Action):

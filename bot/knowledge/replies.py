@@ -122,12 +122,25 @@ def dont_know_reply(index: KnowledgeIndex, lang: str) -> Reply:
     )
 
 
+def choice_reply(index: KnowledgeIndex, options: tuple[str, ...] | list[str], lang: str, response: str) -> Reply:
+    """A question back ("Which one do you mean?") or an offer ("I can also tell you about:") with the
+    facts as buttons; it states no fact itself."""
+    return Reply(response=response, buttons=fact_buttons(index, [f for f in options if f in index.facts], lang))
+
+
 def reply_for(decision: Decision, index: KnowledgeIndex, lang: str) -> Reply:
     best = decision.best
     if not decision.answer or best is None:
         return dont_know_reply(index, lang)
     if best.kind == "fact":
-        return fact_reply(index, best.item, lang, decision.not_named)
+        reply = fact_reply(index, best.item, lang, decision.not_named)
+        fact = index.facts[best.item]
+        # "Is logistics among the priorities?" is answered yes, naming what the question and the fact share.
+        if decision.yes_no and decision.named and fact.topic == "priorities" and not fact.overview:
+            reply.response = "utter_yes_named"
+            reply.variables["words"] = ", ".join(f"“{w}”" for w in decision.named)
+            reply.variables["priority"] = _localised(fact.title, lang)
+        return reply
     passage = index.passages[best.item]
     source = index.knowledge.sources[passage.source]
     return Reply(

@@ -15,10 +15,13 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from bot.knowledge.index import KnowledgeIndex
+from bot.knowledge.question import asked_part, is_yes_no, membership_subject, theme_words, with_own_sector
+from bot.knowledge.store import Fact
 from bot.knowledge.text import STOPWORDS, terms, words
 from bot.language import FINNISH, detect
 
@@ -40,10 +43,6 @@ WH_WORDS = frozenset(
 # Misspellings are corrected towards known words at this similarity (difflib ratio); "gamifcation" and
 # "prioritys" are 0.96 and 0.89 from the right word, unrelated words of similar length below 0.7.
 SPELLING_CUTOFF = 0.84
-# Words that open a question about whether something is so ("is X a priority?", "onko X mukana?").
-YES_NO_OPENERS = frozenset(
-    "is are does do was were will can could has have isn't aren't doesn't onko onks ovatko oliko".split()
-)
 # At most this many unknown words are named as "not named" in an overview answer.
 MAX_NOT_NAMED = 2
 STEM = 5
@@ -96,21 +95,43 @@ class Decision:
     # Set when the answer is a topic's overview given because the question asks about something
     # the overview does not name; the reply says so.
     not_named: list[str] = field(default_factory=list)
+    # The measurements the answer/decline decision rests on (see SIGNALS); recorded with the answer and
+    # fed to the calibrated decision model (bot/knowledge/calibration.py).
+    signals: dict[str, float] = field(default_factory=dict)
+    # The calibrated model's probability that the answer is right, when a model decided.
+    confidence: float | None = None
+    # The question asks whether something is so ("is logistics a priority?"); `named` are its words that
+    # the chosen fact states ("logistics"), for a reply that says yes and names them.
+    yes_no: bool = False
+    named: list[str] = field(default_factory=list)
 
 
-def asked_part(question: str) -> str:
-    """The sentence that asks, when a message gives context first: "We run a biogas plant near
-    Hamina. Would renewable energy fall under the priorities?" or "For my article: who is behind it?"."""
-    parts = [p for p in re.split(r"(?<=[.!?:])\s+", question.strip()) if words(p)]
-    if len(parts) < 2:
-        return question
-    asked = [p for p in parts if p.rstrip().endswith("?")]
-    return asked[-1] if asked else question
+# The names of Decision.signals, in the order the decision model reads them.
+SIGNALS = (
+    "score", "dense", "lexical", "margin", "unknown_share", "focus_unknown", "intent_confidence",
+    "intent_match", "out_of_scope", "passage", "finnish", "overview", "threshold_gap", "context_match", "terms",
+)
+
+
+class AnswerModel(Protocol):
+    """Decides from a decision's signals whether to answer (implemented in bot/knowledge/calibration.py)."""
+
+    def probability(self, signals: dict[str, float]) -> float: ...
+
+    def accepts(self, signals: dict[str, float], language: str) -> bool: ...
 
 
 class Retriever:
-    def __init__(self, index: KnowledgeIndex, embedder: object, config: RetrievalConfig | None = None) -> None:
+    def __init__(
+        self,
+        index: KnowledgeIndex,
+        embedder: object,
+        config: RetrievalConfig | None = None,
+        model: AnswerModel | None = None,
+    ) -> None:
         self.index = index
+        # Without a model the hand-set thresholds of RetrievalConfig decide (the "before" of the calibration).
+        self.model = model
         self.embedder = embedder
         self.config = config or RetrievalConfig()
         self._item_terms: dict[str, set[str]] = {}
@@ -237,9 +258,7 @@ class Retriever:
         """The unknown words worth naming in "the strategy does not name X": only when the question
         asks whether something is included ("is tourism a priority?", "onko matkailu mukana?") and
         names one or two things; otherwise they are context or filler ("list the chosen priorities")."""
-        first = (words(question) or [""])[0]
-        yes_no = first in YES_NO_OPENERS or (first.endswith(("ko", "kö")) and len(first) > 4)
-        return unknown if yes_no and len(unknown) <= MAX_NOT_NAMED else []
+        return unknown if is_yes_no(question) and len(unknown) <= MAX_NOT_NAMED else []
 
     def _focus_unknown(self, question: str) -> bool:
         """In a wh-question the first content word is what is asked about ("what is the *population*
@@ -250,18 +269,68 @@ class Retriever:
         q_terms = terms(question)
         return bool(q_terms) and not self._match(q_terms[0])
 
-    def decide(self, question: str, intent: str | None = None, intent_confidence: float = 0.0) -> Decision:
+    def decide(
+        self,
+        question: str,
+        intent: str | None = None,
+        intent_confidence: float = 0.0,
+        context_topic: str | None = None,
+    ) -> Decision:
+        """Whether the knowledge answers the question, and with what. context_topic is the topic of the
+        conversation's last answer, one of the signals the calibrated model weighs."""
+        decision = self._decide_by_rules(question, intent, intent_confidence, context_topic)
+        membership = self._membership(question, decision)
+        if membership is not None:
+            return membership
+        if self.model is not None and decision.best is not None and decision.signals:
+            language = FINNISH if decision.signals.get("finnish") else "en"
+            decision.confidence = self.model.probability(decision.signals)
+            accepted = self.model.accepts(decision.signals, language)
+            if accepted != decision.answer:
+                decision.reason = f"{'answer' if accepted else 'decline'} by the calibrated model " \
+                    f"(p={decision.confidence:.2f}; rules: {decision.reason})"
+                decision.answer = accepted
+        return decision
+
+    def _decide_by_rules(
+        self, question: str, intent: str | None, intent_confidence: float, context_topic: str | None
+    ) -> Decision:
         cfg = self.config
-        question = self.correct(question)
+        question = with_own_sector(self.correct(question))
         if not terms(question):
             return Decision(False, "no content words", None)
         ranked, matched = self._rank(question, intent, intent_confidence)
         best = ranked[0]
-        unknown = self.unknown_words(asked_part(question))
+        asked = asked_part(question)
+        unknown = self.unknown_words(asked)
         overview = self._overviews.get(best.topic or "")
         threshold = cfg.answer_threshold if best.kind == "fact" else cfg.passage_threshold
-        if detect(question) == FINNISH:
+        finnish = detect(question) == FINNISH
+        if finnish:
             threshold += cfg.finnish_offset
+        focus_unknown = self._focus_unknown(asked)
+        score = best.score - (cfg.focus_penalty if focus_unknown else 0.0)
+        if intent == "out_of_scope":
+            score -= cfg.out_of_scope_penalty * intent_confidence
+        second = ranked[1].score if len(ranked) > 1 else best.score - 0.1
+        q_terms = terms(asked)
+        signals = {
+            "score": score,
+            "dense": best.dense,
+            "lexical": best.lexical,
+            "margin": best.score - second,
+            "unknown_share": self._unknown_share(q_terms),
+            "focus_unknown": float(focus_unknown),
+            "intent_confidence": intent_confidence,
+            "intent_match": float(INTENT_TOPICS.get(intent or "") == best.topic) * intent_confidence,
+            "out_of_scope": intent_confidence if intent == "out_of_scope" else 0.0,
+            "passage": float(best.kind == "passage"),
+            "finnish": float(finnish),
+            "overview": 0.0,
+            "threshold_gap": score - threshold,
+            "context_match": float(bool(context_topic) and context_topic == best.topic),
+            "terms": math.log1p(len(q_terms)),
+        }
         if (
             overview
             and best.item != overview
@@ -272,14 +341,80 @@ class Retriever:
             # priorities?", "is tourism one of the priorities?"): answer with the whole topic, and say
             # which asked-about words it does not name.
             chosen = next(c for c in ranked if c.item == overview)
-            not_named = self._asked_about(asked_part(question), unknown)
-            return Decision(True, "topic overview", chosen, ranked, unknown, not_named=not_named)
-        score = best.score - (cfg.focus_penalty if self._focus_unknown(asked_part(question)) else 0.0)
-        if intent == "out_of_scope":
-            score -= cfg.out_of_scope_penalty * intent_confidence
+            not_named = self._asked_about(asked, unknown)
+            signals["overview"] = 1.0
+            signals["threshold_gap"] = best.score - threshold
+            return Decision(True, "topic overview", chosen, ranked, unknown, not_named=not_named, signals=signals)
         if score < threshold:
-            return Decision(False, f"best score {score:.3f} below {threshold}", best, ranked, unknown)
+            return Decision(False, f"best score {score:.3f} below {threshold}", best, ranked, unknown, signals=signals)
         if overview == best.item and unknown:
-            not_named = self._asked_about(asked_part(question), unknown)
-            return Decision(True, "topic overview", best, ranked, unknown, not_named=not_named)
-        return Decision(True, "answer", best, ranked, unknown)
+            not_named = self._asked_about(asked, unknown)
+            signals["overview"] = 1.0
+            return Decision(True, "topic overview", best, ranked, unknown, not_named=not_named, signals=signals)
+        decision = Decision(True, "answer", best, ranked, unknown, signals=signals)
+        if best.kind == "fact" and is_yes_no(asked):
+            decision.yes_no = True
+            decision.named = self.named_words(asked, best.item)
+        return decision
+
+    def _membership(self, question: str, decision: Decision) -> Decision | None:
+        """"Does the strategy cover ports?", "is my sector (logistics) among the priorities?": yes, naming the
+        listed fact that states the theme, or the overview saying the theme is not named. Decided on the
+        knowledge's own words, not on a score: a theme is named or it is not."""
+        asked = asked_part(with_own_sector(self.correct(question)))
+        subject = membership_subject(asked)
+        themes = theme_words(subject) if subject else []
+        if not themes:
+            return None
+        best = decision.best
+        if decision.answer and best is not None and best.kind == "fact":
+            fact = self.index.facts[best.item]
+            in_fact = all(self._match(t) & self._stated_terms[fact.id] for w in themes for t in terms(w))
+            # A theme the answer states outside any list ("does the strategy cover 2021–2025?") stays answered.
+            if in_fact and not any(fact.id in f.lists or f.id == fact.id for f in self._listing_facts()):
+                return None
+        for overview in self._listing_facts():
+            named = {f: self.named_words(subject or "", f) for f in overview.lists}
+            hits = [f for f, found in named.items() if found]
+            if hits:
+                ranked = {c.item: c for c in decision.ranked}
+                chosen = max(hits, key=lambda f: (len(named[f]), ranked[f].score if f in ranked else 0.0))
+                candidate = ranked.get(chosen) or Candidate(chosen, "fact", overview.topic, 0.0, 0.0, 0.0)
+                return Decision(
+                    True, f"membership: {', '.join(named[chosen])} named", candidate, decision.ranked,
+                    decision.unknown_words, yes_no=True, named=named[chosen],
+                )
+        overview = next(iter(self._listing_facts()), None)
+        if overview is None:
+            return None
+        candidate = next((c for c in decision.ranked if c.item == overview.id), None) or Candidate(
+            overview.id, "fact", overview.topic, 0.0, 0.0, 0.0
+        )
+        return Decision(
+            True, "membership: not named", candidate, decision.ranked, decision.unknown_words,
+            not_named=themes[: MAX_NOT_NAMED + 1], yes_no=True,
+        )
+
+    def _listing_facts(self) -> list[Fact]:
+        """The overviews that enumerate their topic's facts (the three priorities)."""
+        return [f for f in self.index.facts.values() if f.overview and f.lists]
+
+    def named_words(self, asked: str, fact_id: str) -> list[str]:
+        """The asked words that the fact states and that set it apart from its topic's other facts."""
+        distinctive = self._stated_terms[fact_id] - self._topic_common.get(self.index.facts[fact_id].topic, set())
+        found: list[str] = []
+        for word in words(asked):
+            term = terms(word)
+            if term and self._match(term[0]) & distinctive and word not in found:
+                found.append(word)
+        return found
+
+    def _unknown_share(self, q_terms: list[str]) -> float:
+        """The IDF-weighted share of the asked terms that the knowledge does not contain at all."""
+        if not q_terms:
+            return 0.0
+        weights = {
+            t: (max(self._idf[m] for m in ms) if (ms := self._match(t)) else -self._unknown_idf) for t in q_terms
+        }
+        total = sum(abs(w) for w in weights.values()) or 1.0
+        return sum(-w for w in weights.values() if w < 0) / total

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,12 @@ class Fact:
     translated: tuple[str, ...] = ()
     # Documents (ids from sources.yml) the answer speaks of; linked under it when their address is known.
     documents: tuple[str, ...] = ()
+    # The facts this one's text enumerates, in the order it gives them: "the second one" after it.
+    lists: tuple[str, ...] = ()
+    # The time the fact speaks of (first and last day), for "what happened in autumn 2020?".
+    when: tuple[dt.date, dt.date] | None = None
+    # What "it"/"se" refers to after this answer, per language; the topic's subject when unset.
+    subject: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -86,6 +93,14 @@ class Knowledge:
     # The fact offered whenever the bot cannot help: how to reach a person.
     contact: str = ""
     files: list[Path] = field(default_factory=list)
+    # Per topic (and "person"), the noun phrase a pronoun stands for after an answer of that topic.
+    subjects: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def subject(self, fact_id: str, lang: str, personal: bool = False) -> str:
+        """What "it" (or, personal, "he"/"his") means after the answer fact_id, in lang."""
+        fact = self.facts[fact_id]
+        names = self.subjects.get("person", {}) if personal else (fact.subject or self.subjects.get(fact.topic, {}))
+        return names.get(lang) or names.get("en") or ""
 
     @property
     def documents(self) -> dict[str, Document]:
@@ -192,6 +207,20 @@ def _per_language(fact_id: str, name: str, value: Any, required: bool) -> dict[s
     return dict(value)
 
 
+def _period(fact_id: str, value: Any) -> tuple[dt.date, dt.date] | None:
+    """`when: 2020-09-01/2020-11-30` (or a single date) as its first and last day."""
+    if value is None:
+        return None
+    try:
+        first, _, last = str(value).partition("/")
+        period = (dt.date.fromisoformat(first.strip()), dt.date.fromisoformat((last or first).strip()))
+    except ValueError as exc:
+        raise KnowledgeError(f"fact {fact_id}: when {value!r} is not 'YYYY-MM-DD' or 'YYYY-MM-DD/YYYY-MM-DD'") from exc
+    if period[1] < period[0]:
+        raise KnowledgeError(f"fact {fact_id}: when {value!r} ends before it starts")
+    return period
+
+
 def _parse_fact(raw: dict[str, Any], sources: dict[str, Source]) -> Fact:
     fact_id = raw.get("id")
     if not fact_id:
@@ -225,6 +254,9 @@ def _parse_fact(raw: dict[str, Any], sources: dict[str, Source]) -> Fact:
         overview=bool(raw.get("overview", False)),
         translated=tuple(raw.get("translated") or ()),
         documents=tuple(raw.get("documents") or ()),
+        lists=tuple(raw.get("lists") or ()),
+        when=_period(fact_id, raw.get("when")),
+        subject=_per_language(fact_id, "subject", raw.get("subject"), required=False),
     )
 
 
@@ -247,9 +279,9 @@ def check_facts(facts: dict[str, Fact], sources: dict[str, Source]) -> None:
         for lang in fact.translated:
             if lang not in fact.text:
                 raise KnowledgeError(f"fact {fact.id}: `translated` names {lang}, which has no text")
-        for target in fact.follow_ups:
+        for target in (*fact.follow_ups, *fact.lists):
             if target not in facts:
-                raise KnowledgeError(f"fact {fact.id}: follow-up {target!r} is not a fact")
+                raise KnowledgeError(f"fact {fact.id}: follow-up or listed fact {target!r} is not a fact")
         documents = {d.id for s in sources.values() for d in s.documents}
         for document in fact.documents:
             if document not in documents:
@@ -273,6 +305,15 @@ def load_knowledge(root: Path) -> Knowledge:
     for fact_id in (*menu, contact):
         if fact_id not in facts:
             raise KnowledgeError(f"{facts_path}: {fact_id!r} is named in menu or contact but is not a fact")
+    subjects = data.get("subjects") or {}
+    if not isinstance(subjects, dict) or any(
+        not isinstance(v, dict) or set(v) - set(LANGUAGES) for v in subjects.values()
+    ):
+        raise KnowledgeError(f"{facts_path}: subjects must map a topic (or person) to a phrase per language")
+    unknown = set(subjects) - {*TOPICS, "person"}
+    if unknown:
+        raise KnowledgeError(f"{facts_path}: subjects names unknown topics {sorted(unknown)}")
     return Knowledge(
-        root=root, sources=sources, facts=facts, menu=menu, contact=contact, files=[*files, facts_path]
+        root=root, sources=sources, facts=facts, menu=menu, contact=contact, files=[*files, facts_path],
+        subjects={k: dict(v) for k, v in subjects.items()},
     )

@@ -13,6 +13,7 @@ from bot.knowledge.index import KnowledgeIndex
 from bot.knowledge.replies import (
     Button,
     Reply,
+    choice_reply,
     dont_know_reply,
     fact_payload,
     fact_reply,
@@ -187,6 +188,11 @@ def _all_replies(index: KnowledgeIndex) -> list[Reply]:
     replies.append(reply_for(passage_decision(index)[1], index, LANG))
     replies.append(dont_know_reply(index, LANG))
     replies.append(reply_for(Decision(False, "test", None), index, LANG))
+    yes = fact_decision("priority_logistics", [])
+    yes.yes_no, yes.named = True, ["logistics"]
+    replies.append(reply_for(yes, index, LANG))
+    replies.append(choice_reply(index, index.knowledge.menu, LANG, "utter_which_one"))
+    replies.append(choice_reply(index, index.knowledge.menu, LANG, "utter_what_else"))
     return replies
 
 
@@ -199,13 +205,16 @@ def test_replies_fill_every_placeholder_of_their_response(index: KnowledgeIndex,
         for name, value in reply.variables.items():
             assert isinstance(value, str) and value.strip(), (reply.response, name)
         responses.add(reply.response)
-    assert responses == {"utter_answer", "utter_not_named", "utter_passage", "utter_dont_know"}
+    assert responses == {
+        "utter_answer", "utter_not_named", "utter_passage", "utter_dont_know", "utter_yes_named", "utter_which_one",
+        "utter_what_else",
+    }
 
 
 def test_domain_placeholders_are_the_known_ones(domain: dict[str, Any]) -> None:
     # Every placeholder in the domain is one that some reply provides; a typo ({anwser}) would
     # otherwise be sent to the user verbatim.
-    provided = {"answer", "source", "words", "contact"}
+    provided = {"answer", "source", "words", "contact", "priority"}
     # The handoff's actions (actions/handoff.py) fill these.
     provided |= {"draft", "days", "name", "question", "reference", "status", "when", "email_note"}
     # actions/group_chat.py: the link to a private chat on Telegram.

@@ -1,0 +1,120 @@
+"""One turn of a conversation about the knowledge: the message, read against what the bot said before
+(bot.knowledge.followup), asked about a time (bot.knowledge.timeframe) or asked on its own (retrieval),
+becomes what to say: a fact, a question back (which one?) or "I don't know". Free of Rasa: the actions
+pass the tracker's state in and store the turn's state back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from bot.knowledge.followup import ConversationState, resolve
+from bot.knowledge.index import KnowledgeIndex
+from bot.knowledge.question import asked_part
+from bot.knowledge.retrieval import Candidate, Decision, Retriever
+from bot.knowledge.timeframe import Timeframe, timeframe
+
+# A time in a question makes it a question about the timeline when it asks what happened or was planned
+# (not "who was the project manager in 2020?").
+_ABOUT_EVENTS = re.compile(
+    r"\b(happen\w*|going on|planned|plans?|scheduled|take place|took place|occur\w*|due|next|upcoming|"
+    r"what's on|done|did|tapahtu\w*|tapahtuu|suunnit\w*|tehtiin|tehdään|tehdä|luvassa|ohjelmassa|"
+    r"seuraavaksi|jatkossa|tulossa|aikataulu\w*)\b"
+)
+
+
+@dataclass
+class Turn:
+    """kind: "answer" (decision says what), "choose" (ask which of options), "what_else" (offer options)."""
+
+    kind: str
+    decision: Decision | None = None
+    options: tuple[str, ...] = ()
+    # How the message was read: "question", "ordinal 'second one'", "pronoun 'his'", "time 2021", …
+    how: str = "question"
+    # The text retrieval was given, when it differs from the message.
+    query: str | None = None
+    facts: list[str] = field(default_factory=list)
+
+
+def page_date(index: KnowledgeIndex) -> dt.date:
+    """The date the knowledge speaks from: the newest update of its sources ("12.01.2021")."""
+    dates = []
+    for source in index.knowledge.sources.values():
+        try:
+            dates.append(dt.datetime.strptime(source.updated, "%d.%m.%Y").date())
+        except ValueError:
+            continue
+    return max(dates) if dates else dt.date.today()
+
+
+def _fact_decision(retriever: Retriever, fact_id: str, reason: str) -> Decision:
+    fact = retriever.index.facts[fact_id]
+    chosen = Candidate(fact_id, "fact", fact.topic, 1.0, 1.0, 1.0)
+    return Decision(True, reason, chosen, [chosen])
+
+
+def _timeline_turn(
+    retriever: Retriever, question: str, intent: str | None, when: Timeframe
+) -> Turn | None:
+    """"What happened in autumn 2020?": the facts dated within that time; several → the timeline's
+    overview; none → the page says nothing of that time."""
+    if not (_ABOUT_EVENTS.search(question.casefold()) or intent == "ask_timeline"):
+        return None
+    index = retriever.index
+    dated = [f for f in index.facts.values() if f.when and when.overlaps(f.when)]
+    how = f"time {when.said}"
+    if not dated:
+        return Turn("answer", Decision(False, f"no fact dated within {when.said}", None), how=how)
+    if len(dated) == 1:
+        return Turn("answer", _fact_decision(retriever, dated[0].id, how), how=how, facts=[dated[0].id])
+    overview = next((f for f in index.knowledge.menu if index.facts[f].topic == dated[0].topic), dated[0].id)
+    return Turn("answer", _fact_decision(retriever, overview, how), how=how, facts=[f.id for f in dated])
+
+
+def _better(first: Decision, second: Decision) -> Decision:
+    """Of two readings of one message, the one that answers, or answers with more confidence."""
+    if first.answer != second.answer:
+        return first if first.answer else second
+
+    def strength(d: Decision) -> float:
+        if d.confidence is not None:
+            return d.confidence
+        return d.signals.get("threshold_gap", -1.0)
+
+    return first if strength(first) >= strength(second) - 1e-9 else second
+
+
+def answer_turn(
+    retriever: Retriever,
+    text: str,
+    state: ConversationState,
+    lang: str,
+    intent: str | None = None,
+    intent_confidence: float = 0.0,
+) -> Turn:
+    index = retriever.index
+    context_topic = index.facts[state.last_fact].topic if state.last_fact in index.facts else None
+    resolution = resolve(text, state, index.knowledge, lang)
+    if resolution.kind == "fact" and resolution.fact_id:
+        return Turn("answer", _fact_decision(retriever, resolution.fact_id, resolution.how), how=resolution.how)
+    if resolution.kind in ("choose", "what_else"):
+        return Turn(resolution.kind, options=resolution.options, how=resolution.how)
+
+    # Only the asked part: "we are preparing our plan for the next years, so I would like to know which
+    # themes…" names a time in its context, not in its question.
+    asked = asked_part(text)
+    when = timeframe(asked, page_date(index))
+    if when is not None:
+        turn = _timeline_turn(retriever, asked, intent, when)
+        if turn is not None:
+            return turn
+
+    original = retriever.decide(text, intent, intent_confidence, context_topic)
+    if resolution.kind == "rewrite" and resolution.question:
+        rewritten = retriever.decide(resolution.question, intent, intent_confidence, context_topic)
+        chosen = _better(rewritten, original)
+        if chosen is rewritten:
+            return Turn("answer", rewritten, how=resolution.how, query=resolution.question)
+    return Turn("answer", original)
