@@ -79,3 +79,14 @@ def test_the_overlap_check_ignores_case_and_punctuation(tmp_path: Path) -> None:
     )
     assert normalise("Who is the project-manager?") == "who is the project manager"
     assert len(overlapping(load_cases(cases_dir), tmp_path)) == 1
+
+
+def test_the_conversation_cases_follow_up_in_both_languages() -> None:
+    conversations = [c for c in load_cases() if c.is_conversation]
+    assert len(conversations) >= 12
+    per_language = Counter(c.language for c in conversations)
+    assert per_language["en"] >= 6 and per_language["fi"] >= 6
+    assert all(2 <= len(c.turns) <= 4 for c in conversations)
+    # Each turn checks its own reply: a turn without expectations would pass whatever the bot says.
+    assert all(t.expect or t.forbid for c in conversations for t in c.turns)
+    assert all("conversation" in c.tags for c in conversations)
