@@ -18,6 +18,7 @@ from bot.web.csrf import csrf_protection
 from bot.web.database_health import DatabaseHealth
 from bot.web.errors import store_errors
 from bot.web.health import health
+from bot.web.insights import setup_insights
 from bot.web.keys import (
     ACCOUNT,
     HANDOFF_SETTINGS,
@@ -77,6 +78,8 @@ def _routes(app: web.Application) -> None:
     # For the Rasa server's channels, behind the shared token (docs/handoff.md).
     app.router.add_post(KEPT_REPLIES_PATH, internal.kept_replies)
     app.router.add_post(TELEGRAM_REPLY_PATH, internal.telegram_reply)
+
+    setup_insights(app)  # /inbox/insights, /api/insights, /api/insights.csv (docs/insights.md)
 
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
 

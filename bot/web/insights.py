@@ -1,0 +1,213 @@
+"""The Insights page: how the assistant is doing, for a chosen period, from what the bot recorded.
+
+- GET /inbox/insights?from=YYYY-MM-DD&to=YYYY-MM-DD[&channel=web|telegram|rest][&language=en|fi]: the page
+  (signed in, as everything under /inbox); GET /insights sends the browser there.
+- GET /api/insights?… : the page's figures as JSON (the API's session or token rules, bot/web/auth.py).
+- GET /api/insights.csv?…&table=summary|daily|hours|facts: one table as CSV (aggregates only).
+
+Without `from`/`to` the period is the last 30 days up to today. Days, hours and weekdays are those of the
+handoff's time zone (RIS3_HANDOFF_TIMEZONE, Europe/Helsinki by default): the council's working day.
+The figures are computed on each request from Rasa's tracker store (bot/analytics); nothing is cached or
+copied, so the conversation purge removes what they are made of. What each figure means: docs/insights.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from aiohttp import web
+
+from bot.analytics.insights import FIGURES, LANGUAGES, TABLES, csv_table, insights
+from bot.analytics.turns import CHANNELS, load_turns
+from bot.handoff.conversations import TrackerStoreUnavailable
+from bot.settings import get_settings
+from bot.web.auth import USER_KEY
+from bot.web.errors import error_response
+from bot.web.keys import HANDOFF_SETTINGS
+from bot.web.sessions import csrf_token
+from bot.web.templates import render
+
+logger = logging.getLogger(__name__)
+
+PAGE_PATH = "/inbox/insights"
+API_PATH = "/api/insights"
+CSV_PATH = "/api/insights.csv"
+DEFAULT_DAYS = 30
+# A longer period is refused: one request reads every conversation of the period (conversations are kept
+# RIS3_HANDOFF_RETENTION_DAYS, 90 by default, so a year covers whatever a deployment keeps).
+MAX_DAYS = 366
+CHANNEL_LABELS = {"web": "Website chat", "telegram": "Telegram", "rest": "REST", "other": "Other"}
+LANGUAGE_LABELS = {"en": "English", "fi": "Finnish"}
+FIGURE_LABELS = {
+    "conversations": "Conversations",
+    "user_messages": "User messages",
+    "questions": "Questions",
+    "answered": "Answered",
+    "answered_share": "Answered share",
+    "dont_know": "Don't know",
+    "dont_know_share": "Don't-know share",
+    "clarifications": "Questions back",
+    "handoffs_started": "Handoffs started",
+    "handoffs_submitted": "Handoffs submitted",
+    "handoff_rate": "Handoff rate",
+    "buttons": "Follow-up buttons",
+}
+
+
+class BadPeriod(ValueError):
+    """The query's period or filter cannot be used; the message says how to write it."""
+
+
+def _zone(request: web.Request) -> tzinfo:
+    name = request.app[HANDOFF_SETTINGS].timezone
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        logger.warning("insights: unknown time zone %r (RIS3_HANDOFF_TIMEZONE), using UTC", name)
+        return timezone.utc
+
+
+def _day(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadPeriod(f"{name} must be a date written YYYY-MM-DD") from None
+
+
+def read_query(query: Any, today: date) -> tuple[date, date, str | None, str | None]:
+    """(first day, last day, channel, language) from the query string; raises BadPeriod."""
+    last = _day(query["to"], "to") if query.get("to") else today
+    first = _day(query["from"], "from") if query.get("from") else last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise BadPeriod("from must not be after to")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise BadPeriod(f"the period may be at most {MAX_DAYS} days")
+    channel = query.get("channel") or None
+    if channel is not None and channel not in CHANNELS:
+        raise BadPeriod(f"channel must be one of {', '.join(CHANNELS)}")
+    language = query.get("language") or None
+    if language is not None and language not in LANGUAGES:
+        raise BadPeriod(f"language must be one of {', '.join(LANGUAGES)}")
+    return first, last, channel, language
+
+
+@lru_cache(maxsize=4)
+def _titles_of(path: Path, modified: float) -> dict[str, dict[str, str]]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    titles: dict[str, dict[str, str]] = {}
+    for fact in data.get("facts") or []:
+        if isinstance(fact, dict) and isinstance(fact.get("id"), str):
+            title = fact.get("title") or {}
+            titles[fact["id"]] = {
+                "topic": str(fact.get("topic") or ""),
+                "title": str(title.get("en") or title.get("fi") or "") if isinstance(title, dict) else "",
+            }
+    return titles
+
+
+def fact_titles() -> dict[str, dict[str, str]]:
+    """Each fact's English button title and topic, from knowledge/facts.yml (re-read when it changes);
+    the figures do without them (ids only) should the file be unreadable."""
+    path = get_settings().knowledge_dir / "facts.yml"
+    try:
+        return _titles_of(path, os.stat(path).st_mtime)
+    except (OSError, yaml.YAMLError):
+        logger.warning("insights: fact titles unavailable (%s)", path)
+        return {}
+
+
+async def _figures(request: web.Request) -> dict[str, Any]:
+    """The figures the query asks for; raises BadPeriod or TrackerStoreUnavailable."""
+    zone = _zone(request)
+    first, last, channel, language = read_query(request.query, datetime.now(zone).date())
+    url = request.app[HANDOFF_SETTINGS].tracker_database_url
+    turns = await asyncio.to_thread(load_turns, url, first, last, zone=zone)
+    titles = await asyncio.to_thread(fact_titles)
+    return insights(turns, first, last, zone, titles=titles, channel=channel, language=language)
+
+
+def _unavailable(request: web.Request, exc: TrackerStoreUnavailable) -> web.Response:
+    logger.warning("insights: %s", exc)
+    return error_response(request, 503, "The conversation store is unavailable; try again in a moment.")
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f} %"
+
+
+def _query_string(data: dict[str, Any], **extra: str) -> str:
+    values = {"from": data["period"]["from"], "to": data["period"]["to"]}
+    values.update({key: value for key, value in data["filter"].items() if value})
+    values.update(extra)
+    return urlencode(values)
+
+
+async def page(request: web.Request) -> web.StreamResponse:
+    try:
+        data = await _figures(request)
+    except BadPeriod as exc:
+        return error_response(request, 400, f"{exc}.")
+    except TrackerStoreUnavailable as exc:
+        return _unavailable(request, exc)
+    context = {
+        "signed_in": request[USER_KEY],
+        "csrf_token": await csrf_token(request),
+        "data": data,
+        "figures": FIGURES,
+        "figure_labels": FIGURE_LABELS,
+        "channel_labels": CHANNEL_LABELS,
+        "language_labels": LANGUAGE_LABELS,
+        "channels": CHANNELS,
+        "languages": LANGUAGES,
+        "percent": percent,
+        "csv_query": lambda table: _query_string(data, table=table),
+    }
+    return render("insights.html", context)
+
+
+async def redirect_to_page(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound(PAGE_PATH + (f"?{request.query_string}" if request.query_string else ""))
+
+
+async def api_insights(request: web.Request) -> web.StreamResponse:
+    try:
+        return web.json_response(await _figures(request))
+    except BadPeriod as exc:
+        return error_response(request, 422, str(exc))
+    except TrackerStoreUnavailable as exc:
+        return _unavailable(request, exc)
+
+
+async def api_csv(request: web.Request) -> web.StreamResponse:
+    table = request.query.get("table", "summary")
+    if table not in TABLES:
+        return error_response(request, 422, f"table must be one of {', '.join(TABLES)}")
+    try:
+        data = await _figures(request)
+    except BadPeriod as exc:
+        return error_response(request, 422, str(exc))
+    except TrackerStoreUnavailable as exc:
+        return _unavailable(request, exc)
+    name = f"ris3-insights-{table}-{data['period']['from']}-{data['period']['to']}.csv"
+    return web.Response(
+        text=csv_table(data, table),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def setup_insights(app: web.Application) -> None:
+    app.router.add_get(PAGE_PATH, page)
+    app.router.add_get("/insights", redirect_to_page)
+    app.router.add_get(API_PATH, api_insights)
+    app.router.add_get(CSV_PATH, api_csv)
