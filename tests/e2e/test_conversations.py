@@ -19,6 +19,7 @@ import yaml
 
 from bot.faq.cases import Case, load_case_file, nlu_examples, normalise, own_questions
 from bot.faq.runner import Result, run_cases
+from bot.runtime import BotProcesses
 
 ROOT = Path(__file__).resolve().parents[2]
 CONVERSATIONS = Path(__file__).with_name("conversations.yml")
@@ -138,10 +139,13 @@ def _summary(results: list[Result], core: set[str]) -> tuple[str, dict[str, floa
     return "\n".join(lines), rates
 
 
-def test_conversations(bot_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_conversations(bot_stack: BotProcesses, capsys: pytest.CaptureFixture[str]) -> None:
     cases, core = _load()
     # The first answer after start-up loads the embedding model: the bot_stack fixture has waited for it.
-    results = asyncio.run(run_cases(bot_url, cases, concurrency=CONCURRENCY, timeout=120, sender_prefix="conv"))
+    # Each conversation gets a sender of its own (run_cases), the same for all of its turns.
+    results = asyncio.run(
+        run_cases(bot_stack.url, cases, concurrency=CONCURRENCY, timeout=120, sender_prefix="conv")
+    )
     report, rates = _summary(results, core)
     with capsys.disabled():
         print("\nconversations (tests/e2e/conversations.yml)\n" + report)
