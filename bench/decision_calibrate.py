@@ -27,19 +27,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.knowledge.calibration import (
     LANGUAGES,
     DecisionModel,
-    LabelledCase,
     Outcome,
     Point,
     calibrate,
     curve,
     decide_cases,
-    load_cases,
+    load_labelled,
     split,
     summary,
 )
 from bot.knowledge.retrieval import Retriever
 from bot.knowledge.service import DECISION_MODEL_FILE, retrieval_code_hash
-from bot.language import FINNISH, detect
 from bot.settings import PROJECT_ROOT, get_settings
 
 CASES = PROJECT_ROOT / "tests" / "data" / "decision_cases.yml"
@@ -125,12 +123,8 @@ def main() -> int:
     embedder = Embedder(settings.embedding_model, threads=settings.torch_threads)
     rules = Retriever(index, embedder)
 
-    cases: list[LabelledCase] = load_cases(args.cases)
-    if not args.no_extra and EXTRA_CASES.is_file():
-        extra = load_cases(EXTRA_CASES, source="retrieval_cases")
-        cases += [LabelledCase(c.q, FINNISH if detect(c.q) == FINNISH else "en", c.expect, c.intent, c.after,
-                               c.source) for c in extra]
-    outcomes = decide_cases(rules, cases)
+    extra = [] if args.no_extra or not EXTRA_CASES.is_file() else [EXTRA_CASES]
+    outcomes = decide_cases(rules, load_labelled(args.cases, extra))
     fit_part, held = split(outcomes)
     print(f"{len(outcomes)} questions: fit {len(fit_part)}, held out {len(held)}")
 

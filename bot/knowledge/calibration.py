@@ -96,6 +96,13 @@ class DecisionModel:
         """The estimated probability that answering with the decision's chosen fact is correct."""
         return _sigmoid(self.logit(signals))
 
+    def probabilities(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
+        """probability() of many decisions at once (fitting and measuring)."""
+        x = feature_matrix(rows, self.features)
+        x = np.where(np.isnan(x), self._mean, x)
+        z = self.intercept + ((x - self._mean) / self._scale) @ self._coef
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
+
     def threshold(self, language: str) -> float:
         # A language without its own threshold gets the strictest one: better an "I don't know".
         return self.thresholds.get(language, max(self.thresholds.values()))
@@ -267,7 +274,7 @@ def cross_validated(
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed + repeat)
         for train, test in splitter.split(np.zeros(len(rows)), y):
             model = fit([rows[i] for i in train], y[train], features, c, wrong_weight)
-            total[test] += [model.probability(rows[i]) for i in test]
+            total[test] += model.probabilities([rows[i] for i in test])
     return total / repeats
 
 
@@ -306,6 +313,19 @@ def load_cases(path: Path, source: str = "decision_cases", default_lang: str | N
                 source=source,
             )
         )
+    return cases
+
+
+def load_labelled(cases_path: Path, extra_paths: Sequence[Path] = ()) -> list[LabelledCase]:
+    """The labelled set, plus sets labelled the same way but without `lang` (tests/data/retrieval_cases.yml):
+    their language is the one detected, English when it cannot be told. split() fits on those only."""
+    from bot.language import FINNISH, detect
+
+    cases = load_cases(cases_path)
+    for path in extra_paths:
+        for case in load_cases(path, source=Path(path).stem):
+            lang = case.lang or (FINNISH if detect(case.q) == FINNISH else "en")
+            cases.append(LabelledCase(case.q, lang, case.expect, case.intent, case.after, case.source))
     return cases
 
 
