@@ -239,7 +239,7 @@ def fit(
     mean = np.nanmean(x, axis=0)
     x = np.where(np.isnan(x), mean, x)
     scale = x.std(axis=0)
-    # A constant feature (a signal that never varies in the set) gets scale 1: it then only shifts nothing.
+    # A constant feature (a signal that never varies in the set) gets scale 1: centred, it is 0 and weighs nothing.
     scale = np.where(scale > 1e-9, scale, 1.0)
     y = np.asarray(correct, dtype=int)
     regression = LogisticRegression(C=c, max_iter=5000, class_weight={0: wrong_weight, 1: 1.0})
