@@ -141,7 +141,8 @@ def _unavailable(request: web.Request, exc: TrackerStoreUnavailable) -> web.Resp
 
 
 def percent(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f} %"
+    # A no-break space: "83.3 %" never breaks between the number and its sign in a narrow column.
+    return "–" if value is None else f"{value * 100:.1f}\u00a0%"
 
 
 def _query_string(data: dict[str, Any], **extra: str) -> str:
