@@ -71,12 +71,19 @@ class BotProcesses:
     # Extra environment for both servers (e.g. RIS3_HANDOFF_DATABASE_URL for a test database).
     env: dict[str, str] = field(default_factory=dict)
     started_seconds: float = 0.0
+    _launched: float = field(default=0.0, init=False, repr=False)
     # Rasa's HTTP API (trackers, /status) answers only with this token: conversations hold what users typed.
     api_token: str = field(default_factory=lambda: secrets.token_hex(24))
     # What Rasa sends to the action server, which refuses requests without it (bot/action_server.py).
     action_token: str = field(default_factory=lambda: secrets.token_hex(24))
     # Signs the website chat's session ids (bot/channels/conversation_ids.py); kept across a restart.
     chat_secret: str = field(default_factory=lambda: secrets.token_hex(24))
+    # Which servers `start` runs. A scale-out runs several Rasa servers and action servers, each instance
+    # started alone: ("rasa",) with an `endpoints` file naming the action servers, or ("actions",).
+    parts: tuple[str, ...] = ("actions", "rasa")
+    # The caller's endpoints file (PostgreSQL tracker store, Redis lock store, action servers behind a
+    # balancer) in place of the one written into the workdir (SQLite, this instance's action server).
+    endpoints: Path | None = None
 
     @property
     def handoff_database_url(self) -> str:
@@ -134,35 +141,50 @@ class BotProcesses:
             return "(no log)"
 
     def start(self, timeout: float = 240.0) -> BotProcesses:
-        if not MODEL.is_file():
+        self.launch()
+        return self.wait_ready(timeout)
+
+    def launch(self) -> BotProcesses:
+        """Spawns the servers of `parts` without waiting for them, so that several instances start at once."""
+        if "rasa" in self.parts and not MODEL.is_file():
             raise StartError(f"no trained model at {MODEL}: run `make setup` first")
-        started = time.monotonic()
+        self._launched = time.monotonic()
         # Tickets of this instance go to its own database unless one is given.
         self.env.setdefault("RIS3_HANDOFF_DATABASE_URL", self.handoff_database_url)
-        endpoints = self.workdir / "endpoints.yml"
-        endpoints.write_text(
-            f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
-            '  headers:\n    Authorization: Bearer ${RIS3_ACTION_TOKEN}\n'
-            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.workdir / "tracker.db"}"\n'
-        )
-        self._spawn(
-            "actions",
-            [str(ACTIONS_VENV / "bin" / "python"), "-m", "bot.action_server", "--actions", "actions",
-             "-p", str(self.action_port)],
-        )
-        self._spawn(
-            "rasa",
-            [str(RASA_VENV / "bin" / "rasa"), "run", "--enable-api", f"--auth-token={self.api_token}",
-             "-p", str(self.rasa_port),
-             "-m", str(MODEL), "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
-        )
+        endpoints = self.endpoints
+        if endpoints is None:
+            endpoints = self.workdir / "endpoints.yml"
+            endpoints.write_text(
+                f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
+                '  headers:\n    Authorization: Bearer ${RIS3_ACTION_TOKEN}\n'
+                f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.workdir / "tracker.db"}"\n'
+            )
+        if "actions" in self.parts:
+            self._spawn(
+                "actions",
+                [str(ACTIONS_VENV / "bin" / "python"), "-m", "bot.action_server", "--actions", "actions",
+                 "-p", str(self.action_port)],
+            )
+        if "rasa" in self.parts:
+            self._spawn(
+                "rasa",
+                [str(RASA_VENV / "bin" / "rasa"), "run", "--enable-api", f"--auth-token={self.api_token}",
+                 "-p", str(self.rasa_port),
+                 "-m", str(MODEL), "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
+            )
+        return self
+
+    def wait_ready(self, timeout: float = 240.0) -> BotProcesses:
+        """Waits until the launched servers answer; stops them all if one does not."""
         try:
-            self._wait("actions", f"http://127.0.0.1:{self.action_port}/health", timeout)
-            self._wait("rasa", self.api_url("/status"), timeout)
+            if "actions" in self.processes:
+                self._wait("actions", f"http://127.0.0.1:{self.action_port}/health", timeout)
+            if "rasa" in self.processes:
+                self._wait("rasa", self.api_url("/status"), timeout)
         except StartError:
             self.stop()
             raise
-        self.started_seconds = time.monotonic() - started
+        self.started_seconds = time.monotonic() - self._launched
         return self
 
     def stop(self) -> None:
@@ -178,6 +200,15 @@ class BotProcesses:
         process = self.processes[name]
         process.terminate()
         _reap(process, grace)
+        return [str(a) for a in process.args]  # type: ignore[union-attr]
+
+    def kill(self, name: str) -> list[str]:
+        """Kills one server with its workers at once, as a crash or an out-of-memory kill would: no graceful
+        shutdown, requests in flight are cut. Returns its command for `restart`."""
+        process = self.processes[name]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # its own process group: the server and its Sanic workers
+        process.wait()
         return [str(a) for a in process.args]  # type: ignore[union-attr]
 
     def restart(self, name: str, args: list[str], timeout: float = 240.0) -> None:
