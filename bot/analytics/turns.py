@@ -37,7 +37,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine, inspect, select
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine, inspect, or_, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -57,6 +57,7 @@ HANDOFF_SUBMIT_ACTION = "action_submit_handoff"
 HANDOFF_FORM = "handoff_form"
 # The event types a turn is made of; the bot's messages are not read (their text is not needed).
 _READ_TYPES = ("user", "slot", "action", "active_loop", "session_started", "restart")
+SLOTS_READ = ("language", "last_decision", "handoff_reference")
 
 # Only the columns read here; the table is Rasa's and is never created or changed here.
 _events = Table(
@@ -175,9 +176,10 @@ def turns_from_rows(
     start: float | None = None,
     end: float | None = None,
 ) -> Iterator[TurnRecord]:
-    """Turns from `events` rows (id, sender_id, type_name, timestamp, intent_name, action_name, data), sorted
-    by sender_id then id; only turns whose user event is in [start, end) (Unix seconds) are yielded. The rows
-    before `start` are still needed: they carry the conversation's language."""
+    """Turns from `events` rows (id, sender_id, type_name, timestamp, intent_name, action_name, data) as Rasa
+    writes them (action_name: an action's, a slot's or a loop's name), sorted by sender_id then id; only
+    turns whose user event is in [start, end) (Unix seconds) are yielded. The rows before `start` are still
+    needed: they carry the conversation's language."""
     sender: str | None = None
     language = DEFAULT_LANGUAGE
     turn: _Turn | None = None
@@ -191,35 +193,35 @@ def turns_from_rows(
             return None
         return done.record(language)
 
+    # The columns say an event's type and name (Rasa fills them from the event); only user events and the
+    # few slots read here have their JSON decoded, as that is most of the time spent.
     for row_id, sender_id, type_name, timestamp, intent_name, action_name, data in rows:
         if sender_id != sender:
             if (record := close()) is not None:
                 yield record
             sender, language = sender_id, DEFAULT_LANGUAGE
-        event = _decode(data)
-        kind = event.get("event") or type_name
-        if kind == "user":
+        if type_name == "user":
             if (record := close()) is not None:
                 yield record
+            event = _decode(data)
             turn = _Turn(row_id, sender_id, float(timestamp or event.get("timestamp") or 0.0), intent_name, event)
-        elif kind in ("session_started", "restart"):
+        elif type_name in ("session_started", "restart"):
             if (record := close()) is not None:
                 yield record
-            if kind == "restart":  # a restart forgets the slots; a new session carries them over (domain.yml)
+            if type_name == "restart":  # a restart forgets the slots; a new session carries them over (domain.yml)
                 language = DEFAULT_LANGUAGE
-        elif kind == "slot":
-            name, value = event.get("name") or action_name, event.get("value")
-            if name == "language" and isinstance(value, str) and value:
+        elif type_name == "slot" and action_name in SLOTS_READ:
+            value = _decode(data).get("value")
+            if action_name == "language" and isinstance(value, str) and value:
                 language = value
-            elif turn is not None and name == "last_decision":
+            elif turn is not None and action_name == "last_decision":
                 turn.decision = value if isinstance(value, dict) else None
-            elif turn is not None and name == "handoff_reference" and value:
+            elif turn is not None and action_name == "handoff_reference" and value:
                 turn.reference = str(value)
-        elif turn is not None and kind == "action":
-            name = event.get("name") or action_name
-            turn.human = turn.human or name == HANDOFF_OPEN_ACTION
-            turn.submit = turn.submit or name == HANDOFF_SUBMIT_ACTION
-        elif turn is not None and kind == "active_loop" and (event.get("name") or action_name) == HANDOFF_FORM:
+        elif turn is not None and type_name == "action":
+            turn.human = turn.human or action_name == HANDOFF_OPEN_ACTION
+            turn.submit = turn.submit or action_name == HANDOFF_SUBMIT_ACTION
+        elif turn is not None and type_name == "active_loop" and action_name == HANDOFF_FORM:
             turn.form = True
     if (record := close()) is not None:
         yield record
@@ -252,7 +254,11 @@ def load_turns(url: str, first: date, last: date, *, zone: tzinfo = timezone.utc
             _events.c.action_name,
             _events.c.data,
         )
-        .where(_events.c.sender_id.in_(senders), _events.c.type_name.in_(_READ_TYPES))
+        .where(
+            _events.c.sender_id.in_(senders),
+            _events.c.type_name.in_(_READ_TYPES),
+            or_(_events.c.type_name != "slot", _events.c.action_name.in_(SLOTS_READ)),
+        )
         .order_by(_events.c.sender_id, _events.c.id)
     )
     engine = create_engine(parsed)
