@@ -176,7 +176,9 @@ async def page(request: web.Request) -> web.StreamResponse:
 
 
 async def redirect_to_page(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPFound(PAGE_PATH + (f"?{request.query_string}" if request.query_string else ""))
+    # The query as it came, still percent-encoded: a decoded line break would otherwise end up in a header.
+    query = request.rel_url.raw_query_string
+    raise web.HTTPFound(PAGE_PATH + (f"?{query}" if query else ""))
 
 
 async def api_insights(request: web.Request) -> web.StreamResponse:

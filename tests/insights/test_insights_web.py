@@ -53,6 +53,9 @@ async def test_signed_out_nothing_is_shown(
     # The short address only leads to the signed-in page.
     short = await client.get(f"/insights?{PERIOD}", allow_redirects=False)
     assert short.status == 302 and short.headers["Location"] == f"/inbox/insights?{PERIOD}"
+    odd = await client.get("/insights?from=2026-03-25%0D%0ASet-Cookie:%20x=1", allow_redirects=False)
+    assert odd.status == 302 and odd.headers["Location"] == "/inbox/insights?from=2026-03-25%0D%0ASet-Cookie:%20x=1"
+    assert "Set-Cookie" not in odd.headers
 
 
 async def test_the_page_shows_figures_charts_and_tables(
