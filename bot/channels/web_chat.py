@@ -24,6 +24,9 @@ same protocol (`session_request` -> `session_confirm`, `user_uttered` -> `bot_ut
   interface language with the first message of a session and after the user switches it);
 - tells the client, right after `session_confirm` (whose payload stays the session id, for third-party
   clients), the longest message it takes: `chat_limits` {"max_message_chars": N};
+- with RIS3_SOCKETIO_REDIS_URL, shares its rooms with the other Rasa servers and Sanic workers through Redis
+  (`SharedRooms`, python-socketio's AsyncRedisManager): a reply, a pushed handoff reply or a reply kept while
+  the user changed page reaches the session's socket on whichever process holds it (docs/deploy.md);
 - marks each `bot_uttered` with the language of the reply, `"lang": "en"|"fi"` (the conversation's `language`
   slot after the turn, else the text's detected language), so that the widget can label it for screen
   readers and offer its interface in that language. A turn's replies are therefore sent when the turn ends.
@@ -33,8 +36,13 @@ Runs in the Rasa runtime: Python 3.10, sanic 21.12, python-socketio 5.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -42,7 +50,7 @@ from rasa.core.channels.socketio import SocketBlueprint
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from bot.channels.conversation_ids import SessionSigner, load_secret
@@ -68,6 +76,175 @@ ERROR_EVENT = "chat_error"
 LIMITS_EVENT = "chat_limits"
 SLOW_DOWN_NOTICE_SECONDS = 10.0  # one "slow down" reply per conversation in this time; chat_error for the rest
 
+REDIS_URL_ENV = "RIS3_SOCKETIO_REDIS_URL"  # e.g. redis://redis.internal:6379/0; unset: one process only
+REDIS_CHANNEL_ENV = "RIS3_SOCKETIO_REDIS_CHANNEL"  # the pub/sub channel; one per deployment sharing a Redis
+ANNOUNCE_SECONDS = 10.0  # each process repeats which rooms it holds this often ...
+FORGET_SECONDS = 3 * ANNOUNCE_SECONDS  # ... and a process silent this long (killed) no longer counts
+
+# Set while the manager itself sends: it must then see its own sockets only (it cannot write to another
+# process's socket; the others send to theirs when the emit reaches them through Redis).
+_SENDING: contextvars.ContextVar[bool] = contextvars.ContextVar("ris3_web_chat_sending", default=False)
+
+Room = tuple[str, str]  # (namespace, room)
+
+
+class SharedRooms(AsyncRedisManager):
+    """python-socketio's Redis manager, which relays every emit to all processes, plus what it lacks for this
+    channel: which rooms (conversations) have sockets in the *other* processes. python-socketio answers
+    `get_participants` with this process's sockets only, so with two servers a reply whose user's page had
+    moved to the other one was kept instead of sent, and the back office's push (web_chat_push.py) answered
+    "no page open" for a page open on the other server.
+
+    Each process publishes the rooms its sockets are in (on a change, at most every 50 ms, and every
+    ANNOUNCE_SECONDS) on the same Redis channel; the others keep that for FORGET_SECONDS. `get_participants`
+    then lists the sockets of every process; the other processes' ones come with eio_sid None (not
+    writable here). `on_room_elsewhere` is told when a room turns up in another process (a user's next page
+    landed there), so the channel can send what it kept for that conversation."""
+
+    ROOMS_METHOD = "ris3_rooms"  # a process's rooms; python-socketio's own messages use other method names
+    ASK_METHOD = "ris3_rooms_wanted"  # a process that just started asks the others to publish theirs
+
+    def __init__(self, url: str, channel: str) -> None:
+        super().__init__(url=url, channel=channel)
+        # host id -> (monotonic expiry, {room: [sid, ...]})
+        self._elsewhere: dict[str, tuple[float, dict[Room, list[str]]]] = {}
+        self._changed: asyncio.Event | None = None
+        self._announced: dict[Room, list[str]] | None = None
+        self.on_room_elsewhere: Callable[[str, str], Awaitable[None]] | None = None
+
+    def initialize(self) -> None:
+        super().initialize()  # starts listening to the channel
+        self._changed = asyncio.Event()
+        self.server.start_background_task(self._announce_loop)
+
+    async def farewell(self) -> None:
+        """At a graceful stop: the others stop counting this process's sockets at once."""
+        await self._publish({"method": self.ROOMS_METHOD, "host_id": self.host_id, "rooms": [], "ttl": 0})
+
+    # Membership: python-socketio changes it only through these two.
+    def basic_enter_room(self, sid: str, namespace: str, room: Any, eio_sid: Any = None) -> None:
+        super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
+        self._mark_changed()
+
+    def basic_leave_room(self, sid: str, namespace: str, room: Any) -> None:
+        super().basic_leave_room(sid, namespace, room)
+        self._mark_changed()
+
+    def _mark_changed(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+
+    def get_participants(self, namespace: str, room: Any) -> Iterator[tuple[str, Any]]:
+        yield from super().get_participants(namespace, room)
+        if _SENDING.get() or not isinstance(room, str):
+            return
+        now = time.monotonic()
+        for expiry, rooms in list(self._elsewhere.values()):
+            if expiry > now:
+                for sid in rooms.get((namespace, room), ()):
+                    yield sid, None
+
+    # Sending: python-socketio's own code walks get_participants to write to sockets; only its own ones.
+    async def emit(self, *args: Any, **kwargs: Any) -> Any:
+        token = _SENDING.set(True)
+        try:
+            return await super().emit(*args, **kwargs)
+        finally:
+            _SENDING.reset(token)
+
+    async def _handle_emit(self, message: Any) -> Any:
+        token = _SENDING.set(True)
+        try:
+            return await super()._handle_emit(message)
+        finally:
+            _SENDING.reset(token)
+
+    def basic_close_room(self, room: Any, namespace: str) -> None:
+        token = _SENDING.set(True)
+        try:
+            super().basic_close_room(room, namespace)
+        finally:
+            _SENDING.reset(token)
+
+    def _own_rooms(self) -> dict[Room, list[str]]:
+        return {
+            (namespace, room): sorted(members.keys())
+            for namespace, rooms in self.rooms.items()
+            for room, members in rooms.items()
+            if isinstance(room, str) and members and not self.is_sid_room(namespace, room)
+        }
+
+    async def _announce_loop(self) -> None:
+        assert self._changed is not None
+        await self._publish({"method": self.ASK_METHOD, "host_id": self.host_id})
+        while True:
+            try:
+                await asyncio.wait_for(self._changed.wait(), ANNOUNCE_SECONDS)
+                await asyncio.sleep(0.05)  # a page's connect, session_request and first message: one message
+            except asyncio.TimeoutError:
+                self._announced = None  # the periodic repeat, changed or not
+            self._changed.clear()
+            try:
+                rooms = self._own_rooms()
+                if rooms != self._announced:
+                    await self._announce(rooms)
+            except Exception:  # Redis away: python-socketio logs it and reconnects; try again next round
+                logger.warning("web chat: the rooms of this process could not be published", exc_info=True)
+
+    async def _announce(self, rooms: dict[Room, list[str]]) -> None:
+        listed = [[namespace, room, sids] for (namespace, room), sids in rooms.items()]
+        await self._publish(
+            {"method": self.ROOMS_METHOD, "host_id": self.host_id, "rooms": listed, "ttl": FORGET_SECONDS}
+        )
+        self._announced = rooms
+
+    async def _listen(self) -> Any:
+        """python-socketio's messages go on to it; ours are handled here."""
+        async for message in super()._listen():
+            try:
+                data = json.loads(message)
+            except (TypeError, ValueError):
+                data = None
+            method = data.get("method") if isinstance(data, dict) else None
+            if method not in (self.ROOMS_METHOD, self.ASK_METHOD):
+                yield message
+            elif data.get("host_id") != self.host_id:
+                await self._directory_message(method, data)
+
+    async def _directory_message(self, method: str, data: dict[str, Any]) -> None:
+        try:
+            if method == self.ASK_METHOD:
+                await self._announce(self._own_rooms())
+                return
+            host, ttl = str(data["host_id"]), float(data["ttl"])
+            rooms = {(str(ns), str(room)): [str(sid) for sid in sids] for ns, room, sids in data["rooms"]}
+        except (KeyError, TypeError, ValueError):
+            logger.warning("web chat: an unreadable rooms message on the Redis channel")
+            return
+        now = time.monotonic()
+        before = self._elsewhere.get(host)
+        known = before[1] if before and before[0] > now else {}
+        if ttl > 0:
+            self._elsewhere[host] = (now + ttl, rooms)
+        else:
+            self._elsewhere.pop(host, None)
+        for stale in [h for h, (expiry, _) in self._elsewhere.items() if expiry <= now]:
+            del self._elsewhere[stale]
+        if self.on_room_elsewhere is not None:
+            for namespace, room in rooms.keys() - known.keys():
+                try:
+                    await self.on_room_elsewhere(namespace, room)
+                except Exception:
+                    logger.exception("web chat: replies kept for %s could not be sent", room)
+
+
+def shared_rooms() -> SharedRooms | None:
+    """The Redis manager when RIS3_SOCKETIO_REDIS_URL is set (several Rasa servers or Sanic workers)."""
+    url = os.environ.get(REDIS_URL_ENV, "").strip()
+    if not url:
+        return None
+    return SharedRooms(url, os.environ.get(REDIS_CHANNEL_ENV, "").strip() or "ris3-web-chat")
+
 
 class ChatBlueprint(SocketBlueprint):
     """Rasa's socket.io blueprint, telling the channel the Sanic app it is registered on (the agent, for
@@ -81,6 +258,24 @@ class ChatBlueprint(SocketBlueprint):
         self.ctx.channel.app = app
         limit_request_size(app, self.ctx.channel.guard.limits)
         super().register(app, options)
+        sio: AsyncServer = self.ctx.sio
+        if isinstance(sio.manager, SharedRooms):
+            app.register_listener(self._start_manager, "after_server_start")
+            app.register_listener(self._stop_manager, "before_server_stop")
+
+    async def _start_manager(self, *_: Any) -> None:
+        # python-socketio starts its manager at the first connection; a process must know the others' rooms
+        # (and relay their emits) before that, e.g. for a push that arrives before any page connected here.
+        sio: AsyncServer = self.ctx.sio
+        if not sio.manager_initialized:
+            sio.manager_initialized = True
+            sio.manager.initialize()
+
+    async def _stop_manager(self, *_: Any) -> None:
+        try:
+            await self.ctx.sio.manager.farewell()
+        except Exception:  # a stop goes on without Redis; the others forget this process after FORGET_SECONDS
+            logger.info("web chat: could not tell the other processes that this one stops")
 
 
 class ChatServer(AsyncServer):
@@ -238,9 +433,22 @@ class WebChatInput(InputChannel):
         signer = self.signer = SessionSigner(load_secret())
         # No CORS from engine.io itself ([]): Rasa's --cors answers the HTTP requests, and the origin is
         # checked in `connect` below, for both transports.
+        manager = shared_rooms()
         sio = ChatServer(
-            async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=self.guard.limits.max_request_bytes
+            async_mode="sanic",
+            cors_allowed_origins=[],
+            max_http_buffer_size=self.guard.limits.max_request_bytes,
+            client_manager=manager,
         )
+        if manager is not None:
+
+            async def send_kept(namespace: str, conversation: str) -> None:
+                # The session's next page opened on another process: what was kept here goes there.
+                if namespace == self.namespace:
+                    for payload in self.pending.take(conversation):
+                        await sio.emit(self.bot_message_evt, payload, room=conversation, namespace=namespace)
+
+            manager.on_room_elsewhere = send_kept
         blueprint = ChatBlueprint(self, sio, self.socketio_path, "web_chat_webhook", __name__)
         namespace = self.namespace
         # The two-way handoff: the project manager's replies pushed to open pages (bot/channels/web_chat_push.py).

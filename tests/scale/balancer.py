@@ -105,22 +105,28 @@ class Balancer:
                 chunks.append(chunk)
         return b"".join(chunks).decode()
 
-    def servers_up(self) -> set[str]:
-        """The servers HAProxy's health checks find up, as "backend/server" (its runtime API, `show stat`)."""
+    def _stats(self) -> dict[str, dict[str, str]]:
+        """HAProxy's `show stat` (its runtime API), by "backend/server"."""
         try:
             table = self._command("show stat")
         except OSError:
-            return set()
+            return {}
         lines = table.strip().splitlines()
         if not lines or not lines[0].startswith("# "):
-            return set()
+            return {}
         header = lines[0][2:].split(",")
-        up = set()
-        for line in lines[1:]:
-            row = dict(zip(header, line.split(","), strict=False))
-            if row.get("svname") not in ("FRONTEND", "BACKEND") and row.get("status", "").startswith("UP"):
-                up.add(f"{row['pxname']}/{row['svname']}")
-        return up
+        rows = (dict(zip(header, line.split(","), strict=False)) for line in lines[1:])
+        return {
+            f"{row['pxname']}/{row['svname']}": row for row in rows if row.get("svname") not in ("FRONTEND", "BACKEND")
+        }
+
+    def current_sessions(self, server: str) -> int:
+        """Requests a server ("rasa/rasa1") is handling now."""
+        return int(self._stats().get(server, {}).get("scur") or 0)
+
+    def servers_up(self) -> set[str]:
+        """The servers HAProxy's health checks find up, as "backend/server"."""
+        return {name for name, row in self._stats().items() if row.get("status", "").startswith("UP")}
 
     def wait_down(self, name: str, timeout: float = 20.0) -> float:
         """Waits until HAProxy's health checks mark a Rasa server down; returns how long that took."""
