@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -118,12 +118,16 @@ class Cluster:
     handoff_database_url: str
     tracker_database_url: str
     workers: int
+    lock_prefix: str
     started_seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
         return self.balancer.url
+
+    def locked(self, conversation: str) -> bool:
+        """Whether a server holds or awaits a ticket of the conversation now (the lock store's Redis key)."""
+        return bool(redis_command("EXISTS", f"{self.lock_prefix}:lock:{conversation}"))
 
     def name_of(self, server: BotProcesses) -> str:
         return self.balancer.server_name(f"127.0.0.1:{server.rasa_port}")
@@ -134,6 +138,22 @@ class Cluster:
         url = server.api_url(f"/conversations/{urllib.request.quote(conversation, safe=':')}/tracker")
         with urllib.request.urlopen(url, timeout=30) as response:
             return dict(json.loads(response.read()))
+
+
+def rss_megabytes(server: BotProcesses, name: str) -> list[int]:
+    """Resident memory of a server's processes (the server, then its Sanic workers), in MB: for the report."""
+    group = server.processes[name].pid  # each server runs in a process group of its own (bot/runtime.py)
+    sizes: list[tuple[int, int]] = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group:  # pgrp
+                status = (stat.parent / "status").read_text()
+                kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+                sizes.append((int(stat.parent.name), kb // 1024))
+        except (OSError, ValueError, IndexError, StopIteration):
+            continue
+    return [mb for _, mb in sorted(sizes)]
 
 
 def post(url: str, sender: str, text: str, timeout: float = 90.0) -> tuple[list[dict[str, Any]], str]:
@@ -231,6 +251,7 @@ def running_cluster(workers: int = 2, timeout: float = 240.0) -> Iterator[Cluste
             handoff_database_url=handoff_url,
             tracker_database_url=url_of(tracker_db),
             workers=workers,
+            lock_prefix=lock_prefix,
             started_seconds=time.monotonic() - started,
         )
 
