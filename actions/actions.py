@@ -110,6 +110,7 @@ def _decision_record(turn: Turn, reply: Reply, language: str, channel: str | Non
         "item": best.item if best else None,
         "score": round(best.score, 4) if best else None,
         "confidence": round(decision.confidence, 4) if decision and decision.confidence is not None else None,
+        "hedged": bool(decision and decision.hedged),
         "reason": decision.reason if decision else turn.how,
         "how": turn.how,
         "options": list(turn.options),

@@ -32,6 +32,7 @@ from bot.knowledge.calibration import (
     calibrate,
     curve,
     decide_cases,
+    faq_labelled_cases,
     load_labelled,
     split,
     summary,
@@ -104,7 +105,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fit", action="store_true", help="refit the model (written when it is deployable)")
     parser.add_argument("--cases", type=Path, default=CASES)
-    parser.add_argument("--no-extra", action="store_true", help="fit without tests/data/retrieval_cases.yml")
+    parser.add_argument("--no-extra", action="store_true",
+                        help="fit without tests/data/retrieval_cases.yml and the FAQ suite's questions")
     parser.add_argument("--target", type=float, default=0.98, help="precision the thresholds must keep")
     parser.add_argument("--margin", type=float, default=0.01, help="added to the target on the fit part")
     parser.add_argument("--min-coverage", type=float, default=0.5,
@@ -124,7 +126,10 @@ def main() -> int:
     rules = Retriever(index, embedder)
 
     extra = [] if args.no_extra or not EXTRA_CASES.is_file() else [EXTRA_CASES]
-    outcomes = decide_cases(rules, load_labelled(args.cases, extra))
+    labelled = load_labelled(args.cases, extra)
+    if not args.no_extra:
+        labelled += faq_labelled_cases(index)
+    outcomes = decide_cases(rules, labelled)
     fit_part, held = split(outcomes)
     print(f"{len(outcomes)} questions: fit {len(fit_part)}, held out {len(held)}")
 

@@ -18,8 +18,8 @@ from bot.knowledge.timeframe import Timeframe, timeframe
 # A time in a question makes it a question about the timeline when it asks what happened or was planned
 # (not "who was the project manager in 2020?").
 _ABOUT_EVENTS = re.compile(
-    r"\b(happen\w*|going on|planned|plans?|scheduled|take place|took place|occur\w*|due|next|upcoming|"
-    r"what's on|done|did|tapahtu\w*|tapahtuu|suunnit\w*|tehtiin|tehdään|tehdä|luvassa|ohjelmassa|"
+    r"\b(happen\w*|going on|planned|plans?|scheduled|take place|took place|occur\w*|next|upcoming|"
+    r"what's on|done|tapahtu\w*|tapahtuu|suunnit\w*|tehtiin|tehdään|luvassa|ohjelmassa|"
     r"seuraavaksi|jatkossa|tulossa|aikataulu\w*)\b"
 )
 
@@ -105,16 +105,57 @@ def answer_turn(
     # Only the asked part: "we are preparing our plan for the next years, so I would like to know which
     # themes…" names a time in its context, not in its question.
     asked = asked_part(text)
+    original = retriever.decide(text, intent, intent_confidence, context_topic)
+    # Only the asked part: "we are preparing our plan for the next years, so I would like to know which
+    # themes…" names a time in its context, not in its question.
+    asked = asked_part(text)
     when = timeframe(asked, page_date(index))
-    if when is not None:
+    if when is not None and not _names_another_topic(original):
         turn = _timeline_turn(retriever, asked, intent, when)
         if turn is not None:
             return turn
 
-    original = retriever.decide(text, intent, intent_confidence, context_topic)
     if resolution.kind == "rewrite" and resolution.question:
         rewritten = retriever.decide(resolution.question, intent, intent_confidence, context_topic)
-        chosen = _better(rewritten, original)
-        if chosen is rewritten:
-            return Turn("answer", rewritten, how=resolution.how, query=resolution.question)
+        # An ordinal names its item outright; a pronoun or an ellipsis only fills in what the message leaves
+        # out, so a message that is answered as written keeps that answer ("kehen voin olla yhteydessä
+        # tästä?" is about a contact, whatever the last answer was).
+        if resolution.fact_id or not original.answer:
+            chosen = _better(rewritten, original)
+            if chosen is rewritten:
+                return Turn("answer", rewritten, how=resolution.how, query=resolution.question)
+    if not original.answer and state.last_fact in index.facts:
+        contextual = _within_last_topic(retriever, text, state.last_fact, lang, intent, intent_confidence)
+        if contextual is not None:
+            return contextual
     return Turn("answer", original)
+
+
+def _names_another_topic(decision: Decision) -> bool:
+    """The question names something outside the timeline ("the focus areas for 2021–2025"): the time is a
+    qualifier, not what is asked."""
+    best = decision.best
+    return bool(decision.answer and best and best.topic not in (None, "timeline") and best.lexical >= 0.3)
+
+
+# A short message that the knowledge cannot place on its own ("in which month exactly?", "how big is the
+# file?") is read as a question about the last answer's subject, answered only within its topic.
+SHORT_MESSAGE_WORDS = 8
+
+
+def _within_last_topic(
+    retriever: Retriever, text: str, last_fact: str, lang: str, intent: str | None, intent_confidence: float
+) -> Turn | None:
+    if len(text.split()) > SHORT_MESSAGE_WORDS or (intent == "out_of_scope" and intent_confidence >= 0.8):
+        return None
+    index = retriever.index
+    fact = index.facts[last_fact]
+    subject = index.knowledge.subject(last_fact, lang) or fact.title.get(lang) or fact.title["en"]
+    title = fact.title.get(lang) or fact.title["en"]
+    question = f"{text} ({subject}: {title})"
+    decision = retriever.decide(question, intent, intent_confidence, fact.topic)
+    best = decision.best
+    if decision.answer and best is not None and best.topic == fact.topic:
+        decision.reason = f"within the last answer's topic ({decision.reason})"
+        return Turn("answer", decision, how="short question about the last answer", query=question)
+    return None

@@ -30,6 +30,8 @@ _INDIRECT = re.compile(
     r"kiinnostaa tietää|ihmettelen|mietin)\b[\s,:]*(?P<rest>.+)$",
     re.IGNORECASE,
 )
+# A reason or purpose after the question ("…covers, because we want to match it").
+_REASON = re.compile(r"[,;]?\s+\b(?:because|since|as we|so that|so we|in order to|koska|jotta|sillä|niin että)\b", re.I)
 # "my sector", "our field", "alamme", "toimialani": the user's own sector, named in the context.
 _OWN_SECTOR = re.compile(
     r"\b(?:my|our)\s+(?:own\s+)?(?:sector|field|industry|line of business|business|area of business|branch|"
@@ -38,12 +40,22 @@ _OWN_SECTOR = re.compile(
 )
 _COMPANY = (
     r"(?:company|companies|firm|sme|smes|business|businesses|startup|start-up|enterprise|operator|"
-    r"consultancy|cooperative|plant|factory|sector|industry|cluster)"
+    r"consultancy|cooperative|plant|factory|sector|industry|cluster|studio|agency|shop|lab|workshop|"
+    r"organisation|organization|association|team|project|firma)"
 )
 _SECTOR_EN = (
+    re.compile(r"\bspeciali[sz](?:ed|ing|e|es)\s+(?:in|on)\s+(?P<sector>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)", re.I),
+    re.compile(r"\b(?:idea|plan|project|proposal)\s+(?:on|about|for|in|around)\s+(?P<sector>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)",
+               re.I),
     re.compile(rf"\b(?:a|an|our|my|the)\s+(?P<sector>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s+{_COMPANY}\b", re.I),
     re.compile(r"\b(?:in|within)\s+(?:the\s+)?(?P<sector>[a-z][\w-]*)\s+(?:sector|industry|field|business)\b", re.I),
     re.compile(r"\bwork(?:s|ing)?\s+(?:in|with)\s+(?P<sector>[a-z][\w-]*)\b", re.I),
+)
+# "kyberturvallisuuteen erikoistunut", "datatalouden hanketta": the theme before the word that says so.
+_SECTOR_FI_PHRASE = re.compile(
+    r"\b(?P<sector>[^\W\d_]{4,})\s+(?:erikoistu\w*|keskitty\w*|hanke\w*|hankkee\w*|projekti\w*|idea\w*|"
+    r"liittyv\w*)",
+    re.IGNORECASE,
 )
 # Finnish names a sector in a compound: "logistiikkayritys", "matkailualalla", "satama-alan yritys".
 _SECTOR_FI = re.compile(
@@ -75,7 +87,8 @@ def asked_part(question: str) -> str:
     for part in reversed(parts or [question]):
         indirect = _INDIRECT.search(part)
         if indirect and words(indirect.group("rest")):
-            return indirect.group("rest").strip()
+            # "…which years the strategy covers because we want our plan to match it": the reason is context.
+            return _REASON.split(indirect.group("rest"), maxsplit=1)[0].strip(" ,")
     if len(parts) >= 2:
         for part in reversed(parts):
             first = (words(part) or [""])[0]
@@ -90,19 +103,23 @@ def is_yes_no(asked: str) -> bool:
     return first in YES_NO_OPENERS or (first.endswith(("ko", "kö")) and len(first) > 4)
 
 
-def named_sector(context: str) -> str | None:
-    """The sector the user says they work in, from the context: "I run a logistics SME" → "logistics",
-    "Edustan matkailualan yritystä" → "matkailu"."""
-    for pattern in _SECTOR_EN:
+def named_sectors(context: str) -> list[str]:
+    """The sectors or themes the user says they work on, from the context, most explicit first: "I run a
+    logistics SME" → ["logistics"], "kyberturvallisuuteen erikoistunut ohjelmistoyritys" →
+    ["kyberturvallisuuteen", "ohjelmisto"]."""
+    found: list[str] = []
+    for pattern in (*_SECTOR_EN, _SECTOR_FI_PHRASE, _SECTOR_FI):
         for match in pattern.finditer(context):
-            sector = [w for w in match.group("sector").split() if w.casefold() not in _NOT_SECTOR]
-            if sector:
-                return " ".join(sector)
-    for match in _SECTOR_FI.finditer(context):
-        sector = match.group("sector").rstrip("-")
-        if sector.casefold() not in _NOT_SECTOR:
-            return sector
-    return None
+            sector = " ".join(w for w in match.group("sector").rstrip("-").split() if w.casefold() not in _NOT_SECTOR)
+            if sector and sector.casefold() not in (f.casefold() for f in found):
+                found.append(sector)
+    return found
+
+
+def named_sector(context: str) -> str | None:
+    """The first sector named_sectors finds, or None."""
+    sectors = named_sectors(context)
+    return sectors[0] if sectors else None
 
 
 def with_own_sector(question: str) -> str:
@@ -111,10 +128,11 @@ def with_own_sector(question: str) -> str:
     if not _OWN_SECTOR.search(asked):
         return question
     context = question.replace(asked, " ")
-    sector = named_sector(context)
-    if not sector:
+    sectors = named_sectors(context)
+    if not sectors:
         return question
-    return question.replace(asked, _OWN_SECTOR.sub(sector, asked, count=1))
+    joined = " / ".join(sectors[:3])
+    return question.replace(asked, _OWN_SECTOR.sub(joined, asked, count=1))
 
 
 # "Is X among the priorities?", "does the strategy cover X?", "kuuluuko X painopisteisiin?": whether a theme
@@ -140,6 +158,21 @@ _MEMBERSHIP = (
         re.I,
     ),
     re.compile(
+        r"^(?:which|what)\s+(?:priority|priorities|theme|focus area|area|key area)\s+(?:would|does|do|could|can|will|"
+        r"might)\s+(?P<x>.+?)\s+(?:fit|belong|fall under|match|come under|suit|be part of|go under)\b",
+        re.I,
+    ),
+    re.compile(
+        r"^(?:sopiiko|sopisiko|sopivatko|istuuko)\s+(?P<x>.+?)\s+(?:strategiaan|painopiste\w*|johonkin\w*|"
+        r"mihinkään|teemoihin)\b",
+        re.I,
+    ),
+    re.compile(
+        r"^(?:mihin|mille|minkä)\s+(?:painopisteeseen|painopisteelle|painopisteen|teemaan|alueeseen)\s+"
+        r"(?P<x>.+?)\s+(?:sopisi|sopii|kuuluu|kuuluisi|liittyy)\b",
+        re.I,
+    ),
+    re.compile(
         r"^(?:kuuluuko|kuuluvatko|sisältyykö|sisältyvätkö|mahtuuko)\s+(?P<x>.+?)\s+(?:strategiaan|"
         r"painopiste\w*|mukaan|piiriin|kärkialoihin|kärki\w*|teemoihin|alueisiin|joukkoon)\b",
         re.I,
@@ -159,7 +192,8 @@ _MEMBERSHIP = (
 _GENERIC = frozenset(
     "sector sectors industry industries field fields area areas theme themes topic topics business "
     "businesses company companies line kind type sort like ours ala alat alaa alamme toimiala toimialat "
-    "teema teemat aihe aiheet yritys yritykset kaltaiset kaltaisemme".split()
+    "teema teemat aihe aiheet yritys yritykset kaltaiset kaltaisemme among amongst within part included "
+    "covered mentioned strategy strategian strategia priorities painopisteisiin".split()
 )
 
 
@@ -176,8 +210,24 @@ def membership_subject(asked: str) -> str | None:
     return None
 
 
+# A membership subject that points back at the context ("Which priority would *it* fit?", "sopiiko *se*").
+REFERRING = frozenset(
+    "it this that they these our my idea project plan company business se tämä tää ne nämä hanke hankkeemme "
+    "ideamme yrityksemme meidän projektimme".split()
+)
+
+
+def refers_to_context(subject: str) -> bool:
+    return bool(words(subject)) and all(w in REFERRING for w in words(subject))
+
+
 def theme_words(subject: str) -> list[str]:
     """The words of a membership subject that name a theme (no articles, no "sector")."""
     from bot.knowledge.text import STOPWORDS
 
     return [w for w in words(subject) if w not in STOPWORDS and w not in _GENERIC]
+
+
+def mentions_own_sector(text: str) -> bool:
+    """"my sector", "toimialamme": the user asks about their own line of work."""
+    return bool(_OWN_SECTOR.search(text))

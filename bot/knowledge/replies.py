@@ -130,6 +130,10 @@ def choice_reply(index: KnowledgeIndex, options: tuple[str, ...] | list[str], la
 
 def reply_for(decision: Decision, index: KnowledgeIndex, lang: str) -> Reply:
     best = decision.best
+    if not decision.answer and decision.hedged and best is not None and best.kind == "fact":
+        reply = fact_reply(index, best.item, lang)
+        reply.response = "utter_answer_unsure"
+        return reply
     if not decision.answer or best is None:
         return dont_know_reply(index, lang)
     if best.kind == "fact":

@@ -19,10 +19,19 @@ from typing import Protocol
 
 import numpy as np
 
+from bot.knowledge.asks import asked_kinds
 from bot.knowledge.index import KnowledgeIndex
-from bot.knowledge.question import asked_part, is_yes_no, membership_subject, theme_words, with_own_sector
+from bot.knowledge.question import (
+    asked_part,
+    is_yes_no,
+    membership_subject,
+    mentions_own_sector,
+    refers_to_context,
+    theme_words,
+    with_own_sector,
+)
 from bot.knowledge.store import Fact
-from bot.knowledge.text import STOPWORDS, terms, words
+from bot.knowledge.text import STOPWORDS, fold, terms, words
 from bot.language import FINNISH, detect
 
 # The NLU intents that name a topic of the knowledge base.
@@ -72,6 +81,9 @@ class RetrievalConfig:
     # sees the whole message ("We run a biogas plant near Hamina. Would renewable energy…?") and is
     # easily swayed by context that retrieval reads past.
     out_of_scope_penalty: float = 0.06
+    # A fact that gives the kind of information asked for ("Petri Tolmusen puhelinnumero?" → the fact with
+    # the phone number, not the one about his e-mail) is preferred among near equals.
+    asks_bonus: float = 0.03
 
 
 @dataclass
@@ -82,6 +94,9 @@ class Candidate:
     dense: float
     lexical: float
     score: float
+    # The best match of the question with what the item says (its text and title, not the ways people ask
+    # for it): a near miss resembles a key ("the Kotka office's phone number") more than the answer.
+    text_dense: float = 0.0
 
 
 @dataclass
@@ -104,12 +119,20 @@ class Decision:
     # the chosen fact states ("logistics"), for a reply that says yes and names them.
     yes_no: bool = False
     named: list[str] = field(default_factory=list)
+    # Below the confidence an answer needs, but likely enough right that the fact is given with a hedge ("I'm
+    # not sure I understood; the closest the page says is…") instead of a bare "I don't know".
+    hedged: bool = False
+
+
+# Below the model's answer threshold but at least this likely right: the fact is given, hedged.
+HEDGE_PROBABILITY = 0.4
 
 
 # The names of Decision.signals, in the order the decision model reads them.
 SIGNALS = (
     "score", "dense", "lexical", "margin", "unknown_share", "focus_unknown", "intent_confidence",
     "intent_match", "out_of_scope", "passage", "finnish", "overview", "threshold_gap", "context_match", "terms",
+    "text_dense", "asks_unmet", "asks_met",
 )
 
 
@@ -167,6 +190,17 @@ class Retriever:
             common = self._topic_common.get(fact.topic)
             self._topic_common[fact.topic] = set(ts) if common is None else common & ts
         self._overviews = {f.topic: f.id for f in index.facts.values() if f.overview}
+        # A passage that a curated fact quotes whole is answered by the fact: "Kymenlaakso's choices for smart
+        # specialisation priorities for 2021 – 2025 are" alone says nothing, the fact that quotes it lists them.
+        self._quoted_by: dict[str, list[str]] = {}
+        for passage in index.passages.values():
+            text = fold(passage.text).casefold().rstrip(" .:")
+            quoting = [
+                f.id for f in index.facts.values()
+                if f.kind == "answer" and any(text and text in fold(q.text).casefold() for q in f.quotes)
+            ]
+            if quoting:
+                self._quoted_by[passage.id] = quoting
         self._row_items = [r.item for r in index.rows]
         self._row_is_key = np.array([r.field == "key" for r in index.rows])
 
@@ -217,9 +251,12 @@ class Retriever:
         # Per item: the best key, or the best text/passage row lifted onto the keys' scale.
         adjusted = np.where(self._row_is_key, sims, sims + cfg.text_offset)
         dense: dict[str, float] = {}
-        for item, score in zip(self._row_items, adjusted, strict=True):
+        text_dense: dict[str, float] = {}
+        for item, score, is_key in zip(self._row_items, adjusted, self._row_is_key, strict=True):
             if score > dense.get(item, -1.0):
                 dense[item] = float(score)
+            if not is_key and score > text_dense.get(item, -1.0):
+                text_dense[item] = float(score)
 
         # Words of the context around the question ("We run a biogas plant near Hamina.") are not what
         # is asked: the overlap and the unknown share are measured on the asked part only.
@@ -229,6 +266,8 @@ class Retriever:
         total = sum(weights.values()) or 1.0
         unknown_share = sum(w for t, w in weights.items() if not matches[t]) / total
         topic_hint = INTENT_TOPICS.get(intent or "") if intent_confidence >= cfg.intent_min_confidence else None
+        # The whole message: "Can I e-mail Petri directly? What's the address?" asks for an e-mail address.
+        kinds = asked_kinds(question)
 
         candidates: list[Candidate] = []
         for item, d in dense.items():
@@ -237,10 +276,14 @@ class Retriever:
             item_terms = self._item_terms[item]
             lexical = sum(w for t, w in weights.items() if matches[t] & item_terms) / total
             score = d + cfg.lexical_weight * lexical - cfg.unknown_penalty * unknown_share
+            if kinds and fact is not None and kinds & set(fact.answers):
+                score += cfg.asks_bonus
             if topic_hint and topic == topic_hint:
                 # Scaled by confidence: a hesitant intent must not outvote a distinctive word that matches.
                 score += cfg.intent_bonus * intent_confidence
-            candidates.append(Candidate(item, "fact" if fact else "passage", topic, d, lexical, score))
+            candidates.append(
+                Candidate(item, "fact" if fact else "passage", topic, d, lexical, score, text_dense.get(item, d))
+            )
         candidates.sort(key=lambda c: c.score, reverse=True)
         matched = set().union(*matches.values()) if matches else set()
         return candidates, matched
@@ -258,6 +301,8 @@ class Retriever:
         """The unknown words worth naming in "the strategy does not name X": only when the question
         asks whether something is included ("is tourism a priority?", "onko matkailu mukana?") and
         names one or two things; otherwise they are context or filler ("list the chosen priorities")."""
+        themes = set(theme_words(question))
+        unknown = [w for w in unknown if w in themes]
         return unknown if is_yes_no(question) and len(unknown) <= MAX_NOT_NAMED else []
 
     def _focus_unknown(self, question: str) -> bool:
@@ -290,6 +335,9 @@ class Retriever:
                 decision.reason = f"{'answer' if accepted else 'decline'} by the calibrated model " \
                     f"(p={decision.confidence:.2f}; rules: {decision.reason})"
                 decision.answer = accepted
+            best = decision.best
+            if not accepted and best is not None and best.kind == "fact" and decision.confidence >= HEDGE_PROBABILITY:
+                decision.hedged = True
         return decision
 
     def _decide_by_rules(
@@ -301,6 +349,12 @@ class Retriever:
             return Decision(False, "no content words", None)
         ranked, matched = self._rank(question, intent, intent_confidence)
         best = ranked[0]
+        if best.kind == "passage" and best.item in self._quoted_by:
+            facts = {c.item: c for c in ranked if c.item in self._quoted_by[best.item]}
+            fact = max(facts.values(), key=lambda c: c.score) if facts else None
+            if fact is not None:
+                best = Candidate(fact.item, "fact", fact.topic, best.dense, best.lexical, best.score, best.text_dense)
+                ranked = [best, *(c for c in ranked[1:] if c.item != fact.item)]
         asked = asked_part(question)
         unknown = self.unknown_words(asked)
         overview = self._overviews.get(best.topic or "")
@@ -330,6 +384,8 @@ class Retriever:
             "threshold_gap": score - threshold,
             "context_match": float(bool(context_topic) and context_topic == best.topic),
             "terms": math.log1p(len(q_terms)),
+            "text_dense": best.text_dense,
+            **self._asks_signals(question, best),
         }
         if (
             overview
@@ -361,10 +417,18 @@ class Retriever:
         """"Does the strategy cover ports?", "is my sector (logistics) among the priorities?": yes, naming the
         listed fact that states the theme, or the overview saying the theme is not named. Decided on the
         knowledge's own words, not on a score: a theme is named or it is not."""
-        asked = asked_part(with_own_sector(self.correct(question)))
+        full = with_own_sector(self.correct(question))
+        asked = asked_part(full)
         subject = membership_subject(asked)
+        if subject and refers_to_context(subject) and asked != full:
+            # "We have a project idea on circular economy. Which priority would it fit?": the theme is in the
+            # context; unnamed words there are not reported (most of them are not the theme).
+            subject = full.replace(asked, " ")
+            from_context = True
+        else:
+            from_context = False
         themes = theme_words(subject) if subject else []
-        if not themes:
+        if not themes and not (subject and mentions_own_sector(subject)):
             return None
         best = decision.best
         if decision.answer and best is not None and best.kind == "fact":
@@ -374,7 +438,7 @@ class Retriever:
             if in_fact and not any(fact.id in f.lists or f.id == fact.id for f in self._listing_facts()):
                 return None
         for overview in self._listing_facts():
-            named = {f: self.named_words(subject or "", f) for f in overview.lists}
+            named = {f: self.named_words(" ".join(themes), f) for f in overview.lists}
             hits = [f for f, found in named.items() if found]
             if hits:
                 ranked = {c.item: c for c in decision.ranked}
@@ -392,7 +456,7 @@ class Retriever:
         )
         return Decision(
             True, "membership: not named", candidate, decision.ranked, decision.unknown_words,
-            not_named=themes[: MAX_NOT_NAMED + 1], yes_no=True,
+            not_named=[] if from_context else themes[: MAX_NOT_NAMED + 1], yes_no=True,
         )
 
     def _listing_facts(self) -> list[Fact]:
@@ -408,6 +472,18 @@ class Retriever:
             if term and self._match(term[0]) & distinctive and word not in found:
                 found.append(word)
         return found
+
+    def _asks_signals(self, asked: str, best: Candidate) -> dict[str, float]:
+        """Whether the question asks for a kind of information (a phone number, a date) that the chosen fact
+        gives, or one that it does not."""
+        kinds = asked_kinds(asked)
+        fact = self.index.facts.get(best.item)
+        given = set(fact.answers) if fact else set()
+        # Overlapping phrasings ask for several kinds at once ("e-mail address"): one given is enough.
+        return {
+            "asks_unmet": float(bool(kinds) and not kinds & given),
+            "asks_met": float(bool(kinds & given)),
+        }
 
     def _unknown_share(self, q_terms: list[str]) -> float:
         """The IDF-weighted share of the asked terms that the knowledge does not contain at all."""

@@ -82,6 +82,8 @@ class Fact:
     when: tuple[dt.date, dt.date] | None = None
     # What "it"/"se" refers to after this answer, per language; the topic's subject when unset.
     subject: dict[str, str] = field(default_factory=dict)
+    # The kinds of information the fact gives (bot/knowledge/asks.py: phone, date, amount, …).
+    answers: tuple[str, ...] = ()
 
 
 @dataclass
@@ -221,6 +223,16 @@ def _period(fact_id: str, value: Any) -> tuple[dt.date, dt.date] | None:
     return period
 
 
+def _answers(fact_id: str, value: Any) -> tuple[str, ...]:
+    from bot.knowledge.asks import KINDS
+
+    kinds = tuple(value or ())
+    unknown = sorted(set(kinds) - KINDS)
+    if unknown:
+        raise KnowledgeError(f"fact {fact_id}: answers names unknown kinds {unknown} (known: {sorted(KINDS)})")
+    return kinds
+
+
 def _parse_fact(raw: dict[str, Any], sources: dict[str, Source]) -> Fact:
     fact_id = raw.get("id")
     if not fact_id:
@@ -257,6 +269,7 @@ def _parse_fact(raw: dict[str, Any], sources: dict[str, Source]) -> Fact:
         lists=tuple(raw.get("lists") or ()),
         when=_period(fact_id, raw.get("when")),
         subject=_per_language(fact_id, "subject", raw.get("subject"), required=False),
+        answers=_answers(fact_id, raw.get("answers")),
     )
 
 

@@ -193,6 +193,9 @@ def _all_replies(index: KnowledgeIndex) -> list[Reply]:
     replies.append(reply_for(yes, index, LANG))
     replies.append(choice_reply(index, index.knowledge.menu, LANG, "utter_which_one"))
     replies.append(choice_reply(index, index.knowledge.menu, LANG, "utter_what_else"))
+    unsure = fact_decision("contact_project_manager")
+    unsure.answer, unsure.hedged = False, True
+    replies.append(reply_for(unsure, index, LANG))
     return replies
 
 
@@ -207,7 +210,7 @@ def test_replies_fill_every_placeholder_of_their_response(index: KnowledgeIndex,
         responses.add(reply.response)
     assert responses == {
         "utter_answer", "utter_not_named", "utter_passage", "utter_dont_know", "utter_yes_named", "utter_which_one",
-        "utter_what_else",
+        "utter_what_else", "utter_answer_unsure",
     }
 
 

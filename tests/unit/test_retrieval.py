@@ -33,10 +33,13 @@ def _case_params() -> list[Any]:
 @pytest.mark.parametrize("case", _case_params())
 def test_labelled_question(retriever: Retriever, case: dict[str, Any]) -> None:
     decision = retriever.decide(case["q"], case.get("intent"), INTENT_CONFIDENCE)
+    # Below the calibrated model's threshold a likely fact is still given, said to be uncertain (hedged): the
+    # question is then given its fact, but never a confident answer when the knowledge cannot answer it.
     if case["expect"] == "none":
         assert not decision.answer, f"{case['q']!r} should not be answered: {_explain(decision)}"
     else:
-        assert decision.answer, f"{case['q']!r} should be answered by {case['expect']}: {_explain(decision)}"
+        given = decision.answer or decision.hedged
+        assert given, f"{case['q']!r} should be answered by {case['expect']}: {_explain(decision)}"
         assert decision.best is not None
         assert decision.best.item in case["expect"], f"{case['q']!r}: {_explain(decision)}"
 
