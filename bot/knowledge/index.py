@@ -3,13 +3,17 @@ they were built from so that a stale index is refused rather than served."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +22,7 @@ import numpy as np
 
 from bot.knowledge.embedder import model_identity
 from bot.knowledge.passages import Passage, split_passages
-from bot.knowledge.store import Fact, Knowledge, load_knowledge
+from bot.knowledge.store import Fact, Knowledge, KnowledgeError, load_knowledge
 
 # Bumped when the layout of the index files changes, so old indexes are rebuilt.
 INDEX_FORMAT = 2
@@ -135,7 +139,7 @@ def build_index(
         "dim": int(vectors.shape[1]),
     }
 
-    # Written beside the target and renamed, so a reader never sees half an index.
+    # Written beside the target and switched in at once, so a reader never sees half an index.
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".index-", dir=index_dir.parent))
     try:
@@ -143,20 +147,109 @@ def build_index(
         (tmp / "rows.json").write_text(json.dumps([r.__dict__ for r in rows]))
         (tmp / "passages.json").write_text(json.dumps([p.__dict__ for p in passages], ensure_ascii=False))
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        # The old index is moved aside, not deleted, until the new one is in place.
-        old = index_dir.with_name(index_dir.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if index_dir.exists():
-            os.replace(index_dir, old)
-        os.replace(tmp, index_dir)
-        shutil.rmtree(old, ignore_errors=True)
+        # One builder switches at a time (the back office's rebuild and `bin/bot knowledge build` may overlap).
+        with _switch_lock(index_dir.parent):
+            current = _read_manifest(index_dir)
+            if current is not None and _newer(current, manifest, knowledge_dir, model):
+                # Another build finished meanwhile from knowledge edited after this one began: keep it.
+                return False, current
+            _switch(tmp, index_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return True, manifest
 
 
+# renameat2(2)'s flag that swaps two paths in one step; Linux 3.15+, glibc 2.28+.
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swaps two directories atomically; False where the system or file system cannot (the caller falls back)."""
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    done = renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE)
+    if done == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
+
+
+def _switch(new: Path, index_dir: Path) -> None:
+    """Puts the index in `new` at index_dir: a reader opens either the old index or the new one, never no
+    index; afterwards `new` holds the old index (or nothing) and the caller removes it."""
+    if index_dir.exists() and _exchange(new, index_dir):
+        return
+    # Without an atomic swap: the old index is moved aside, not deleted, until the new one is in place (a
+    # reader arriving between the two renames finds no index for that moment).
+    old = index_dir.with_name(index_dir.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if index_dir.exists():
+        os.replace(index_dir, old)
+    os.replace(new, index_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _switch_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on the index's folder itself (no lock file left among the knowledge files)."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
+def _read_manifest(index_dir: Path) -> dict[str, Any] | None:
+    try:
+        manifest = json.loads((index_dir / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def _newer(current: dict[str, Any], built: dict[str, Any], knowledge_dir: Path, model: str) -> bool:
+    """The index in place matches the knowledge as it is now and the one just built does not."""
+    try:
+        wanted = expected_manifest(load_knowledge(knowledge_dir), model)
+    except KnowledgeError:
+        return False
+    return all(current.get(k) == v for k, v in wanted.items()) and any(built.get(k) != v for k, v in wanted.items())
+
+
+# A read that overlapped a switch is read again this many times before giving up.
+_READ_ATTEMPTS = 3
+
+
+def _manifest_bytes(index_dir: Path) -> bytes | None:
+    try:
+        return (index_dir / "manifest.json").read_bytes()
+    except OSError:
+        return None
+
+
 def load_index(knowledge_dir: Path, index_dir: Path, model: str) -> KnowledgeIndex:
-    """Load the index, refusing one that is missing or does not match the knowledge and model."""
+    """Load the index, refusing one that is missing or does not match the knowledge and model. A build may
+    switch a new index in while the files are read (one of them from each index, or the old one removed under
+    the reader): the manifest is read again at the end, and when it changed, the whole index is read again."""
+    for attempt in range(_READ_ATTEMPTS):
+        before = _manifest_bytes(index_dir)
+        try:
+            index = _load_index_once(knowledge_dir, index_dir, model)
+        except IndexNotReady:
+            if attempt + 1 < _READ_ATTEMPTS and _manifest_bytes(index_dir) != before:
+                continue
+            raise
+        if _manifest_bytes(index_dir) == before:
+            return index
+    raise IndexNotReady(f"the knowledge index at {index_dir} kept changing while it was read: try again")
+
+
+def _load_index_once(knowledge_dir: Path, index_dir: Path, model: str) -> KnowledgeIndex:
     knowledge = load_knowledge(knowledge_dir)
     manifest_path = index_dir / "manifest.json"
     if not manifest_path.is_file():
