@@ -5,7 +5,6 @@ and write JUnit XML and an HTML report that show each failing turn."""
 from __future__ import annotations
 
 import asyncio
-import html
 import re
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from bot.faq.cases import Case, Turn
+from bot.faq.report_html import write_html
 
 # Outcomes: passed; failed; known_miss (an expected failure); fixed (a known_miss that now passes);
 # error (no reply: HTTP error or timeout). Only failed and error fail the run.
@@ -286,69 +286,6 @@ def write_junit(results: list[Result], path: Path, seconds: float) -> None:
             ET.SubElement(tc, "system-out").text = f"known miss now passes (fixed): {r.case.known_miss}"
     path.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
-
-
-_CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;width:100%}
-td,th{border:1px solid #ccc;padding:.4em;vertical-align:top;text-align:left;font-size:90%}
-pre{white-space:pre-wrap;margin:0;font-family:inherit}.passed{background:#e8f6e8}.failed,.error{background:#fde8e8}
-.known_miss{background:#fff6dd}.fixed{background:#e3efff}code{font-size:95%}.bad{color:#b00}.good{color:#070}
-.turn{border-top:1px dashed #bbb;padding:.2em 0}.turn:first-child{border-top:0}"""
-
-
-def _checks_html(turn: TurnResult) -> str:
-    e = html.escape
-    checks = "".join(f'<div class="good">✓ <code>{e(p)}</code></div>' for p in turn.found)
-    checks += "".join(f'<div class="bad">✗ missing <code>{e(p)}</code></div>' for p in turn.missing)
-    checks += "".join(f'<div class="bad">✗ forbidden present <code>{e(p)}</code></div>' for p in turn.forbidden)
-    if turn.error:
-        checks += f'<div class="bad">error: {e(turn.error)}</div>'
-    elif not turn.sent:
-        checks += '<div class="bad">not sent: an earlier turn got no reply</div>'
-    return checks
-
-
-def write_html(results: list[Result], path: Path, seconds: float, url: str) -> None:
-    e = html.escape
-    counts = Counter(r.outcome for r in results)
-    rows = []
-    order = {"failed": 0, "error": 1, "fixed": 2, "known_miss": 3, "passed": 4}
-    for r in sorted(results, key=lambda r: (order[r.outcome], r.case.id)):
-        note = f"<br><small>known miss: {e(r.case.known_miss)}</small>" if r.case.known_miss else ""
-        if r.case.is_conversation:
-            failing = [str(n) for n, _ in r.failing_turns]
-            if failing:
-                note += f"<br><small class=\"bad\">failing turn {e(', '.join(failing))} of {len(r.turns)}</small>"
-            question = "".join(
-                f'<div class="{"good" if t.ok else "bad"}">{n}. {e(t.turn.question)}</div>'
-                for n, t in enumerate(r.turns, 1)
-            )
-            reply = "".join(
-                f'<div class="turn"><b>{n}.</b><pre>{e(t.reply) if t.sent or t.error else "(not sent)"}</pre></div>'
-                for n, t in enumerate(r.turns, 1)
-            )
-            checks = "".join(
-                f'<div class="turn"><b>{n}.</b>{_checks_html(t)}</div>' for n, t in enumerate(r.turns, 1)
-            )
-        else:
-            question, reply, checks = e(r.case.question), f"<pre>{e(r.reply)}</pre>", _checks_html(r.turns[0])
-        rows.append(
-            f'<tr class="{r.outcome}"><td>{e(r.case.id)}<br><small>{e(", ".join(r.case.tags))}</small></td>'
-            f"<td>{e(r.outcome)}{note}</td><td>{question}</td><td>{reply}</td>"
-            f"<td>{checks}</td><td>{r.latency:.2f} s</td></tr>"
-        )
-    page = (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>RIS3 assistant: FAQ test report</title>'
-        f"<style>{_CSS}</style></head><body><h1>FAQ test report</h1>"
-        f"<p>{len(results)} cases against {e(url)} in {seconds:.1f} s, {time.strftime('%Y-%m-%d %H:%M')}: "
-        + ", ".join(f"{counts[c]} {c}" for c in COLUMNS)
-        + f"</p><h2>Summary</h2><pre>{e(summary_table(results))}</pre><h2>Cases</h2>"
-        "<table><tr><th>case</th><th>outcome</th><th>question</th><th>reply</th>"
-        "<th>expected facts / forbidden text</th><th>latency</th></tr>"
-        + "".join(rows)
-        + "</table></body></html>"
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
 
 
 class _Progress:

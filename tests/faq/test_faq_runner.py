@@ -6,6 +6,7 @@ import asyncio
 import re
 import threading
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -13,6 +14,7 @@ import pytest
 from aiohttp import web
 
 from bot.faq.cases import CaseError, load_case_file, load_cases, overlapping
+from bot.faq.report_html import render
 from bot.faq.runner import main, run_cases
 from bot.runtime import free_port
 
@@ -166,7 +168,8 @@ def test_report_and_junit_hold_every_case_escaped(
     for question in ("who is the project manager?", "what are the priorities?", "a hard one", "show me html"):
         assert question in page
     assert "<script>alert" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp;" in page
-    assert "missing <code>gamification</code>" in page and "forbidden present" in page
+    assert "missing <code>gamification</code>" in page
+    assert "forbidden text present <code>tourism is one of</code>" in page
 
 
 def test_known_misses_alone_do_not_fail_the_run(stand_in: StandIn, tmp_path: Path) -> None:
@@ -353,8 +356,6 @@ def test_reports_show_the_failing_turn(stand_in: StandIn, tmp_path: Path, capsys
 
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "failing turn 2 of 3" in page and "failing turn 2, 3 of 3" in page
-    assert '<div class="bad">2. the last one</div>' in page
-    assert '<div class="good">1. what are the priorities?</div>' in page
     assert "(not sent)" in page and "not sent: an earlier turn got no reply" in page
 
 
@@ -386,3 +387,236 @@ def test_short_follow_ups_may_be_training_examples_but_questions_may_not(tmp_pat
 """
     cases = load_cases(_write(tmp_path, text))
     assert [c.id for c in overlapping(cases, tmp_path)] == ["long-copied", "first-copied"]
+
+
+# ------------------------------------------------------------------------------------ the HTML report
+class Node:
+    """An element of a parsed page: enough of a DOM to test the report's structure with the standard library."""
+
+    def __init__(self, tag: str, attrs: dict[str, str], parent: Node | None) -> None:
+        self.tag, self.attrs, self.parent = tag, attrs, parent
+        self.children: list[Node | str] = []
+
+    @property
+    def classes(self) -> list[str]:
+        return self.attrs.get("class", "").split()
+
+    def text(self) -> str:
+        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
+
+    def all(self, tag: str | None = None, cls: str | None = None) -> list[Node]:
+        """Every element below this one, in document order, of a tag and/or a class."""
+        found = []
+        for child in self.children:
+            if isinstance(child, Node):
+                if (tag is None or child.tag == tag) and (cls is None or cls in child.classes):
+                    found.append(child)
+                found += child.all(tag, cls)
+        return found
+
+    def one(self, tag: str | None = None, cls: str | None = None) -> Node:
+        found = self.all(tag, cls)
+        assert len(found) == 1, f"{len(found)} <{tag or '*'} class={cls}> in <{self.tag} {self.attrs}>"
+        return found[0]
+
+
+VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
+
+
+class PageParser(HTMLParser):
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = self.current = Node("#document", {}, None)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        node = Node(tag, {k: v or "" for k, v in attrs}, self.current)
+        self.current.children.append(node)
+        if tag not in VOID:
+            self.current = node
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.current.tag == tag, f"</{tag}> closes <{self.current.tag}>"
+        assert self.current.parent is not None
+        self.current = self.current.parent
+
+    def handle_data(self, data: str) -> None:
+        self.current.children.append(data)
+
+
+def parse_page(page: str) -> Node:
+    parser = PageParser()
+    parser.feed(page)
+    parser.close()
+    assert parser.current is parser.root, "an element is not closed"
+    return parser.root
+
+
+# Text that would run as markup if a question, a reply, a pattern or a reason were not escaped.
+HOSTILE = """
+- id: markup-in-question
+  question: "<img src=x onerror=alert(1)> who is the project manager?"
+  language: en
+  tags: [contact, en]
+  expect: ['<i>never</i>']
+  known_miss: "<b>markup</b> in a reason & more"
+- id: markup-in-conversation
+  language: fi
+  tags: [about, fi, conversation]
+  turns:
+    - question: "show me html"
+      expect: ['bold']
+    - question: "</script><script>alert(2)</script>"
+      expect: ['x']
+"""
+
+
+@pytest.fixture(scope="module")
+def report(stand_in: StandIn, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Node]:
+    """The report of the single, conversation and hostile cases against the stand-in: (page, parsed page)."""
+    cases = tmp_path_factory.mktemp("report") / "cases"
+    cases.mkdir()
+    for name, text in (("singles", CASES), ("conversations", CONVERSATIONS), ("hostile", HOSTILE)):
+        (cases / f"{name}.yml").write_text(text, encoding="utf-8")
+    results = asyncio.run(run_cases(stand_in.url, load_cases(cases), concurrency=3))
+    page = render(results, 1.5, stand_in.url, generated="2026-01-02 03:04")
+    return page, parse_page(page)
+
+
+def _article(root: Node, case_id: str) -> Node:
+    return next(a for a in root.all("article", "case") if a.one(cls="case-id").text() == case_id)
+
+
+def test_report_summary_is_a_table_row_per_topic_and_language(report: tuple[str, Node]) -> None:
+    _, root = report
+    table = root.one("table", "summary")
+    assert table.one("caption").text().startswith("Cases by topic and language")
+    head = [th.text() for th in table.one("thead").all("th")]
+    assert head == ["Topic", "Language", "Cases", "Passed", "Failed", "Known misses", "Pass rate"]
+    assert all(th.attrs.get("scope") in ("col", "row") for th in table.all("th"))
+
+    def cells(row: Node) -> list[str]:
+        # The figures as read; the bar beside the rate is hidden from screen readers and has no text.
+        return [" ".join(c.text().split()) for c in row.children if isinstance(c, Node)]
+
+    rows = table.one("tbody").all("tr")
+    assert [(r.attrs["data-topic"], r.attrs["data-language"]) for r in rows] == [
+        ("about", "en"), ("about", "fi"), ("contact", "en"), ("contact", "fi"), ("out_of_scope", "en"),
+        ("priorities", "en"),
+    ]
+    assert [cells(r) for r in rows] == [
+        ["about", "English", "1", "1", "0", "0", "100%"],
+        ["about", "Finnish", "1", "0", "1", "0", "0%"],
+        ["contact", "English", "4", "2", "1 incl. 1 no reply", "1", "50%"],
+        ["contact", "Finnish", "2", "2 incl. 2 fixed", "0", "0", "100%"],
+        ["out_of_scope", "English", "1", "0", "0", "1", "0%"],
+        ["priorities", "English", "4", "1", "3", "0", "25%"],
+    ]
+    assert [cells(r) for r in table.one("tfoot").all("tr")] == [
+        ["All topics", "English", "10", "4", "4 incl. 1 no reply", "2", "40%"],
+        ["All topics", "Finnish", "3", "2 incl. 2 fixed", "1", "0", "67%"],
+        ["All topics", "All languages", "13", "6 incl. 2 fixed", "5 incl. 1 no reply", "2", "46%"],
+    ]
+    # The rows with a failure are marked; the bar's width is the rate, and the bar is not read out.
+    assert [r.attrs["data-topic"] for r in rows if "has-failures" in r.classes] == ["about", "contact", "priorities"]
+    bar = rows[2].one(cls="bar")
+    assert bar.attrs["aria-hidden"] == "true" and bar.one(cls="fill").attrs["style"] == "width:50.0%"
+    conversations = root.one("table", "conversations")
+    assert [cells(r) for r in conversations.one("tbody").all("tr")] == [
+        ["English", "1 of 3", "5 of 8"], ["Finnish", "1 of 2", "3 of 4"],
+    ]
+
+
+def test_report_shows_failures_then_known_misses_then_passes(report: tuple[str, Node]) -> None:
+    _, root = report
+    groups = root.all("section", "group")
+    assert [(g.attrs["id"], g.one("h3").text()) for g in groups] == [
+        ("failures", "Failures (5)"), ("known-misses", "Known misses (4)"), ("passes", "Passed (4)"),
+    ]
+    outcomes = [a.attrs["data-outcome"] for a in root.all("article", "case")]
+    assert outcomes == ["failed"] * 4 + ["error"] + ["fixed"] * 2 + ["known_miss"] * 2 + ["passed"] * 4
+    failures = [a.one(cls="case-id").text() for a in groups[0].all("article")]
+    assert failures == ["markup-in-conversation", "singles-002", "singles-003", "wrong-second-turn", "broken"]
+    known = _article(root, "singles-005")
+    assert known.one("h4").text() == "Known miss singles-005"
+    assert known.one("p", "note").text() == "Known miss: no contact in the stand-in's reply"
+    fixed = _article(root, "finnish-known-miss")
+    assert "now passes: remove its known_miss line" in fixed.one("p", "note").text()
+    assert (fixed.attrs["data-topic"], fixed.attrs["data-language"]) == ("contact", "fi")
+    # The run's verdict on top: failures in words, then every outcome counted.
+    assert root.one("p", "verdict").text().startswith("5 cases failed. Pass rate 46% (6 of 13 answered right).")
+    totals = [li.text() for li in root.one("ul", "totals").all("li")]
+    assert totals == ["4 failed", "1 no reply", "2 fixed", "2 known miss", "4 passed"]
+
+
+def test_report_shows_a_conversation_turn_by_turn(report: tuple[str, Node]) -> None:
+    _, root = report
+    wrong = _article(root, "wrong-second-turn")
+    assert wrong.one("p", "conv-summary").text() == "Conversation of 3 turns: failing turn 2 of 3"
+    turns = wrong.all("li", "turn")
+    assert [t.attrs["data-turn"] for t in turns] == ["1", "2", "3"]
+    assert [t.one(cls="badge").text() for t in turns] == ["Passed", "Failed", "Passed"]
+    assert [t.one(cls="question").one("p").text() for t in turns] == [
+        "what are the priorities?", "the last one", "which one?",
+    ]
+    assert "turn-failed" in turns[1].classes and turns[1].one("p", "turn-head").text().startswith("Turn 2 of 3")
+    assert turns[1].one(cls="reply").one("p").text() == "Data economy, cyber security and gamification."
+    assert [li.text() for li in turns[1].one("ul", "checks").all("li")] == ["✗ missing logistic"]
+    assert [li.text() for li in turns[2].one("ul", "checks").all("li")] == [
+        "✓ contains which one do you mean", "✓ contains Renewables",
+    ]
+    assert turns[2].one(cls="reply").one("p").text() == "Which one do you mean?\n[Logistics] [Renewables]"
+
+    broken = [t for t in _article(root, "broken").all("li", "turn")]
+    assert [t.one(cls="badge").text() for t in broken] == ["Passed", "No reply", "Not sent"]
+    assert "no reply: ClientResponseError" in broken[1].one("ul", "checks").text()
+    assert broken[2].one(cls="reply").one("p").text() == "(not sent)"
+    assert broken[2].one("ul", "checks").text() == "not sent: an earlier turn got no reply"
+    # A single question is one exchange, without turn numbers; a forbidden text found is named.
+    single = _article(root, "singles-003")
+    assert single.all("li", "turn") == [] and single.one(cls="question").one("p").text() == "is tourism a priority?"
+    assert [li.text() for li in single.one("ul", "checks").all("li")] == [
+        "✓ contains priorit", "✗ forbidden text present tourism is one of",
+    ]
+    # Finnish text is marked as Finnish for screen readers.
+    finnish = _article(root, "singles-006")
+    assert finnish.one(cls="question").one("p").attrs["lang"] == "fi"
+
+
+def test_report_escapes_every_question_reply_pattern_and_reason(report: tuple[str, Node]) -> None:
+    page, root = report
+    assert "<script>alert" not in page and "<img" not in page and "<b>" not in page and "<i>never" not in page
+    # Our one script (the filters) is the last element of the body and holds no text of a case.
+    scripts = root.all("script")
+    assert len(scripts) == 1 and "alert" not in scripts[0].text() and "Kymen" not in scripts[0].text()
+    assert not [n for n in root.all() if any(name.startswith("on") for name in n.attrs)]
+    marked = _article(root, "markup-in-question")
+    assert marked.one(cls="question").one("p").text() == "<img src=x onerror=alert(1)> who is the project manager?"
+    assert marked.one("p", "note").text() == "Known miss: <b>markup</b> in a reason & more"
+    assert marked.one("ul", "checks").one("code").text() == "<i>never</i>"
+    turns = _article(root, "markup-in-conversation").all("li", "turn")
+    assert turns[0].one(cls="reply").one("p").text() == "<script>alert('x')</script> & <b>bold</b>"
+    assert turns[1].one(cls="question").one("p").text() == "</script><script>alert(2)</script>"
+
+
+def test_report_filters_are_labelled_and_hidden_until_the_script_runs(report: tuple[str, Node]) -> None:
+    _, root = report
+    form = root.one("form", "filters")
+    assert "hidden" in form.attrs  # without JavaScript: no filters, every case shown
+    labels = {label.attrs["for"]: label.text() for label in form.all("label")}
+    selects = {s.attrs["id"]: [(o.attrs["value"], o.text()) for o in s.all("option")] for s in form.all("select")}
+    assert labels == {"filter-topic": "Topic", "filter-language": "Language", "filter-outcome": "Outcome"}
+    assert selects["filter-topic"] == [
+        ("", "All topics"), ("about", "about (2)"), ("contact", "contact (6)"), ("out_of_scope", "out_of_scope (1)"),
+        ("priorities", "priorities (4)"),
+    ]
+    assert selects["filter-language"] == [("", "All languages"), ("en", "English (10)"), ("fi", "Finnish (3)")]
+    assert selects["filter-outcome"] == [
+        ("", "All outcomes"), ("failed", "Failed (4)"), ("error", "No reply (1)"), ("fixed", "Fixed (2)"),
+        ("known_miss", "Known miss (2)"), ("passed", "Passed (4)"),
+    ]
+    assert form.one(cls="status").attrs["role"] == "status"
+    # The headings outline the page: one h1, then h2 sections, the case groups and the cases below them.
+    assert [h.text() for h in root.all("h1")] == ["FAQ test report"]
+    assert [h.text() for h in root.all("h2")] == ["Summary", "Cases"]
+    assert len(root.all("h4")) == len(root.all("article", "case")) == 13
