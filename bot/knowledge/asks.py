@@ -19,7 +19,7 @@ ASKS: dict[str, re.Pattern[str]] = {
                       r"verkkosivu\w*|kotisivu\w*|linkedin\w*)", re.I),
     "date": re.compile(r"\b(when|what year|which year|what month|which month|what date|since when|until when|"
                        r"how many years|how long|which years|what years|for what period|kuinka pitkä\w*|"
-                       r"montako vuotta|kuinka monta vuotta|minkä vuosien|mille vuosille|minä vuosina|vuosille|"
+                       r"montako vuotta|kuinka monta vuotta|minkä vuosien|mille vuosille|minä vuosina|"
                        r"milloin|minä vuonna|mihin aikaan|mistä lähtien|mihin asti|minä päivänä|minä kuukautena|"
                        r"vuodenaika\w*|deadline|due date|määräaika\w*|hakuaika\w*|aikaraja\w*)", re.I),
     "amount": re.compile(r"\b(how much|budget\w*|euros?|money|cost\w*|salary|earn\w*|paljonko|kuinka paljon|"

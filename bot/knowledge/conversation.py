@@ -77,6 +77,8 @@ def _better(first: Decision, second: Decision) -> Decision:
     """Of two readings of one message, the one that answers, or answers with more confidence."""
     if first.answer != second.answer:
         return first if first.answer else second
+    if first.hedged != second.hedged:
+        return first if first.hedged else second
 
     def strength(d: Decision) -> float:
         if d.confidence is not None:
@@ -117,14 +119,13 @@ def answer_turn(
 
     if resolution.kind == "rewrite" and resolution.question:
         rewritten = retriever.decide(resolution.question, intent, intent_confidence, context_topic)
-        # An ordinal names its item outright; a pronoun or an ellipsis only fills in what the message leaves
-        # out, so a message that is answered as written keeps that answer ("kehen voin olla yhteydessä
-        # tästä?" is about a contact, whatever the last answer was).
-        if resolution.fact_id or not original.answer:
-            chosen = _better(rewritten, original)
-            if chosen is rewritten:
-                return Turn("answer", rewritten, how=resolution.how, query=resolution.question)
-    if not original.answer and state.last_fact in index.facts:
+        # An ordinal names its item outright; a pronoun or an ellipsis fills in what the message leaves out,
+        # and the reading the knowledge is surer of wins ("when was it updated?" after the publication is
+        # about the strategy; "kehen voin olla yhteydessä tästä?" stays a question about a contact).
+        chosen = _better(rewritten, original)
+        if chosen is rewritten:
+            return Turn("answer", rewritten, how=resolution.how, query=resolution.question)
+    if not original.answer and not original.hedged and state.last_fact in index.facts:
         contextual = _within_last_topic(retriever, text, state.last_fact, lang, intent, intent_confidence)
         if contextual is not None:
             return contextual
@@ -155,7 +156,7 @@ def _within_last_topic(
     question = f"{text} ({subject}: {title})"
     decision = retriever.decide(question, intent, intent_confidence, fact.topic)
     best = decision.best
-    if decision.answer and best is not None and best.topic == fact.topic:
+    if (decision.answer or decision.hedged) and best is not None and best.topic == fact.topic:
         decision.reason = f"within the last answer's topic ({decision.reason})"
         return Turn("answer", decision, how="short question about the last answer", query=question)
     return None

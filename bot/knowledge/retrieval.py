@@ -323,6 +323,10 @@ class Retriever:
     ) -> Decision:
         """Whether the knowledge answers the question, and with what. context_topic is the topic of the
         conversation's last answer, one of the signals the calibrated model weighs."""
+        if asked_part(question) != question:
+            # The NLU classified the whole message, context included ("we're drafting our development plan…
+            # which years does the strategy cover?"); its intent says more about the context than the question.
+            intent, intent_confidence = None, 0.0
         decision = self._decide_by_rules(question, intent, intent_confidence, context_topic)
         membership = self._membership(question, decision)
         if membership is not None:
