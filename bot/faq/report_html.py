@@ -28,6 +28,7 @@ LABELS = {
     "known_miss": "Known miss",
     "passed": "Passed",
 }
+PLURALS = {"known_miss": "known misses"}
 GROUPS = (
     ("failures", "Failures", ("failed", "error"), "No case failed."),
     ("known-misses", "Known misses", ("fixed", "known_miss"), "No case is marked as a known miss."),
@@ -131,9 +132,11 @@ def summary_html(results: list[Result]) -> str:
     ]
     foot.append(f'<tr class="total"><th scope="row">All topics</th><td>All languages</td>{_count_cells(total)}</tr>')
     return (
+        '<p id="summary-note" class="explain">The pass rate is the share of cases answered right: a known miss '
+        "counts as not right, a fixed one (a known miss that now passes) as right.</p>"
         '<div class="scroll" role="region" aria-labelledby="summary-caption" tabindex="0">'
-        '<table class="summary"><caption id="summary-caption">Cases by topic and language. The pass rate is the '
-        "share of cases answered right: a known miss counts as not right, a fixed one as right.</caption>"
+        '<table class="summary" aria-describedby="summary-note"><caption id="summary-caption">Cases by topic and '
+        "language</caption>"
         '<thead><tr><th scope="col">Topic</th><th scope="col">Language</th><th scope="col" class="num">Cases</th>'
         '<th scope="col" class="num">Passed</th><th scope="col" class="num">Failed</th>'
         '<th scope="col" class="num">Known misses</th><th scope="col">Pass rate</th></tr></thead>'
@@ -155,9 +158,10 @@ def _conversations_html(results: list[Result]) -> str:
     if not rows:
         return ""
     return (
-        '<h3 id="conversations-heading">Conversations</h3><div class="scroll" role="region" '
-        'aria-labelledby="conversations-heading" tabindex="0"><table class="conversations"><caption>A conversation '
-        "passes when every turn passes; a turn is judged on its own reply.</caption><thead><tr>"
+        '<h3 id="conversations-heading">Conversations</h3><p class="explain">A conversation passes when every '
+        "turn passes; a turn is judged on its own reply.</p>"
+        '<div class="scroll" role="region" aria-labelledby="conversations-heading" tabindex="0">'
+        '<table class="conversations"><thead><tr>'
         '<th scope="col">Language</th><th scope="col" class="num">Conversations passed</th>'
         f'<th scope="col" class="num">Turns passed</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
     )
@@ -345,9 +349,10 @@ padding-bottom:.2rem}h3{font-size:1.1rem;margin:1.5rem 0 .5rem}h4{font-size:1rem
 a{color:#0550ae}code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.88em;
 background:#f3f4f6;padding:0 .2em;border-radius:3px;overflow-wrap:anywhere}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-.run{color:#57606a;margin:0}.verdict{font-size:1.1rem;margin:.8rem 0 .4rem}
+.run{color:#57606a;margin:0}.explain{color:#57606a;margin:.2rem 0}.verdict{font-size:1.1rem;margin:.8rem 0 .4rem}
 .totals{list-style:none;padding:0;margin:.4rem 0;display:flex;flex-wrap:wrap;gap:.4rem}
-.jump{margin:.8rem 0}.jump a{margin-right:1rem}
+.jump{margin:.8rem 0;display:flex;flex-wrap:wrap;gap:.2rem 1.2rem}.jump a{display:inline-block;padding:.15rem 0;
+min-height:24px}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;min-width:36rem;width:100%}caption{text-align:left;color:#57606a;padding:.3rem 0;
 caption-side:top}th,td{border-bottom:1px solid #d0d7de;padding:.35rem .6rem;text-align:left;vertical-align:middle}
@@ -359,7 +364,7 @@ tfoot tr.subtotal th,tfoot tr.subtotal td{border-top:2px solid #57606a}tfoot tr.
 tfoot tr.subtotal + tr.subtotal th,tfoot tr.subtotal + tr.subtotal td{border-top:1px solid #d0d7de}
 .rate{white-space:nowrap;min-width:12rem}.bar{display:inline-block;vertical-align:middle;width:8rem;height:.8rem;
 background:#eaeef2;border:1px solid #6e7781;border-radius:2px;margin-right:.5rem;overflow:hidden}
-.fill{display:block;height:100%}.fill.good{background:#1a7f37}.fill.fair{background:#bf8700}
+.fill{display:block;height:100%}.fill.good{background:#1a7f37}.fill.fair{background:#9a6700}
 .fill.poor{background:#b42318}.pct{font-variant-numeric:tabular-nums;display:inline-block;min-width:2.8rem;
 text-align:right}.aside{color:#57606a;font-size:.85em;font-weight:400}
 .badge{display:inline-block;font-size:.8rem;font-weight:700;padding:.05rem .45rem;border-radius:999px;
@@ -418,7 +423,7 @@ def render(results: list[Result], seconds: float, url: str, generated: str | Non
                     f"pass{'' if counts['fixed'] != 1 else 'es'}: remove the <code>known_miss</code> line.")
     totals = "".join(
         f'<li><span class="badge {outcome if counts[outcome] else "zero"}">{counts[outcome]} '
-        f"{_e(label.lower())}</span></li>"
+        f"{_e(label.lower() if counts[outcome] == 1 else PLURALS.get(outcome, label.lower()))}</span></li>"
         for outcome, label in LABELS.items()
     )
     return (

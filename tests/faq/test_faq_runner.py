@@ -490,7 +490,9 @@ def _article(root: Node, case_id: str) -> Node:
 def test_report_summary_is_a_table_row_per_topic_and_language(report: tuple[str, Node]) -> None:
     _, root = report
     table = root.one("table", "summary")
-    assert table.one("caption").text().startswith("Cases by topic and language")
+    assert table.one("caption").text() == "Cases by topic and language"
+    note = next(p for p in root.all("p", "explain") if p.attrs.get("id") == table.attrs["aria-describedby"])
+    assert note.text().startswith("The pass rate is the share of cases answered right")
     head = [th.text() for th in table.one("thead").all("th")]
     assert head == ["Topic", "Language", "Cases", "Passed", "Failed", "Known misses", "Pass rate"]
     assert all(th.attrs.get("scope") in ("col", "row") for th in table.all("th"))
@@ -546,7 +548,7 @@ def test_report_shows_failures_then_known_misses_then_passes(report: tuple[str, 
     # The run's verdict on top: failures in words, then every outcome counted.
     assert root.one("p", "verdict").text().startswith("5 cases failed. Pass rate 46% (6 of 13 answered right).")
     totals = [li.text() for li in root.one("ul", "totals").all("li")]
-    assert totals == ["4 failed", "1 no reply", "2 fixed", "2 known miss", "4 passed"]
+    assert totals == ["4 failed", "1 no reply", "2 fixed", "2 known misses", "4 passed"]
 
 
 def test_report_shows_a_conversation_turn_by_turn(report: tuple[str, Node]) -> None:
