@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONVERSATIONS = Path(__file__).with_name("conversations.yml")
 # The share of each language's conversations that must pass, known misses counted as not passed. Set from
 # the measured rate (see the printed summary) minus a margin for the NLU's run-to-run variation.
-PASS_RATE_FLOOR = 0.9
+PASS_RATE_FLOOR = 0.75
 # Conversations in flight at once: the machine's two cores also run the Rasa server and the action server.
 CONCURRENCY = 2
 
@@ -107,6 +107,29 @@ def test_the_conversations_are_written_apart_from_training_data_keys_and_other_q
     assert not copied, "copied questions: " + "; ".join(copied)
 
 
+# A factual reply ends with its source; a hedged one opens by saying the bot is not sure.
+_SOURCE = re.compile(r"\b(Source|Lähde):")
+_HEDGE = re.compile(r"^(I.m not sure I understood|En ole varma, ymmärsinkö)")
+
+
+def _precision_coverage(turns: list) -> str:
+    """Over the turns that expect a factual answer (their expectations name the source line) and the turns
+    answered with confidence: precision = passed confident answers / confident answers, coverage = passed
+    confident answers / turns expecting one. Hedged answers are counted apart."""
+    def confident(t: object) -> bool:
+        return bool(t.sent and _SOURCE.search(t.reply) and not _HEDGE.search(t.reply.strip()))
+
+    expecting = [t for t in turns if any(_SOURCE.search(p) for p in t.turn.expect)]
+    answered = [t for t in turns if confident(t)]
+    right = [t for t in answered if t.ok]
+    hedged = [t for t in turns if t.sent and _HEDGE.search(t.reply.strip())]
+    precision = len(right) / len(answered) if answered else float("nan")
+    coverage = sum(1 for t in expecting if confident(t) and t.ok) / len(expecting) if expecting else float("nan")
+    return (f"confident answers {len(answered)}: precision {100 * precision:.0f}% ({len(right)}/{len(answered)}), "
+            f"coverage {100 * coverage:.0f}% of {len(expecting)} turns expecting a sourced answer; "
+            f"hedged {len(hedged)} ({sum(t.ok for t in hedged)} passed)")
+
+
 def _summary(results: list[Result], core: set[str]) -> tuple[str, dict[str, float]]:
     """The printed report, and each language's share of conversations passed."""
     lines, rates = [], {}
@@ -121,6 +144,7 @@ def _summary(results: list[Result], core: set[str]) -> tuple[str, dict[str, floa
             f"turns {sum(t.ok for t in turns)}/{len(turns)} passed, "
             f"core {sum(r.ok for r in core_mine)}/{len(core_mine)} passed"
         )
+        lines.append(f"{lang}: {_precision_coverage(turns)}")
     for r in sorted(results, key=lambda r: r.case.id):
         if r.ok:
             continue
