@@ -32,6 +32,7 @@ from bot.web.keys import (
 )
 from bot.web.password_checks import PasswordChecks
 from bot.web.passwords import ManagerAccount
+from bot.web.review import setup_review
 from bot.web.secret_key import load_secret_key
 from bot.web.security_headers import security_headers
 from bot.web.sessions import Revocations, setup_sessions
@@ -80,6 +81,7 @@ def _routes(app: web.Application) -> None:
     app.router.add_post(TELEGRAM_REPLY_PATH, internal.telegram_reply)
 
     setup_insights(app)  # /inbox/insights, /api/insights, /api/insights.csv (docs/insights.md)
+    setup_review(app)  # /inbox/review, /api/review (docs/review.md)
 
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
 
