@@ -9,17 +9,15 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import ValidationAction
 
 from actions.common import language_of, send_knowledge_unavailable
 from actions.group_chat import in_group_chat
-from actions.handoff import YES_NO, answers_the_form
+from actions.handoff import YES_NO
 from bot.knowledge.conversation import Turn, answer_turn
 from bot.knowledge.followup import ConversationState
 from bot.knowledge.index import IndexNotReady
 from bot.knowledge.replies import Button, Reply, choice_reply, fact_reply, menu_buttons, reply_for
 from bot.knowledge.service import KnowledgeService, check_index, get_service, warm_up_in_background
-from bot.language import detect, requested_language
 
 logger = logging.getLogger(__name__)
 # Questions in a row the bot could not answer before it offers the project manager.
@@ -54,24 +52,6 @@ def _send(dispatcher: CollectingDispatcher, reply: Reply, channel: str | None = 
     schemes = _LINK_SCHEMES.get(channel or "")
     buttons = [b for b in reply.buttons if not (b.url and schemes and not b.url.startswith(schemes))]
     dispatcher.utter_message(response=reply.response, buttons=[b.as_message() for b in buttons], **reply.variables)
-
-
-class ValidateSlotMappings(ValidationAction):
-    """Fills the custom-mapped slots after each user message: the conversation's language."""
-
-    def name(self) -> str:
-        return "action_validate_slot_mappings"
-
-    async def extract_language(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        text = (tracker.latest_message or {}).get("text") or ""
-        # Button payloads ("/answer_fact{...}") say nothing about the language.
-        if text.startswith("/"):
-            return {}
-        # "In English please" switches at any step; a name or an address typed into the form never does.
-        detected = requested_language(text) or (None if answers_the_form(tracker) else detect(text))
-        return {"language": detected} if detected else {}
 
 
 def conversation_state(tracker: Tracker) -> ConversationState:

@@ -1,9 +1,8 @@
-"""The handoff form's name question: what passes for a name, what is asked again, and that answering the form
-never switches the conversation's language (issue 12, items 2 and 3)."""
+"""The handoff form's name question: what passes for a name and what is asked again (issue 12, items 2 and 3).
+That answering the form never switches the conversation's language: tests/unit/test_language_slot.py."""
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 from types import ModuleType
 from typing import Any
@@ -13,7 +12,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.handoff.validation import InvalidName, validate_name_answer
-from bot.language import detect
 
 REAL_NAMES = [
     "Maija Meikäläinen",
@@ -114,14 +112,6 @@ def handoff() -> ModuleType:
     return importlib.import_module("actions.handoff")
 
 
-@pytest.fixture(scope="module")
-def actions() -> ModuleType:
-    try:
-        return importlib.import_module("actions.actions")
-    except SystemExit as exc:  # a missing or stale index
-        pytest.fail(f"actions.actions refused to load: {exc}")
-
-
 @pytest.mark.parametrize(("said", "language"), [("Kyllä", "en"), ("yes", "fi"), ("What is RIS3?", "en")])
 def test_the_form_asks_again_for_what_is_not_a_name(
     handoff: ModuleType, domain: dict[str, Any], said: str, language: str
@@ -141,41 +131,3 @@ def test_the_form_keeps_the_name_without_its_introduction(handoff: ModuleType, d
     )
     assert slots == {"handoff_name": "Anna Virtanen"} and not dispatcher.messages
 
-
-# --- the conversation's language --------------------------------------------------------------------------
-
-
-def extract_language(actions: ModuleType, tracker: Tracker) -> dict[str, Any]:
-    action = actions.ValidateSlotMappings()
-    return asyncio.run(action.extract_language(CollectingDispatcher(), tracker, {}))
-
-
-@pytest.mark.parametrize(
-    ("said", "slot"),
-    [
-        ("Maija Meikäläinen", "handoff_name"),
-        ("Anna Virtanen", "handoff_name"),
-        ("Päivi", "handoff_name"),
-        ("päivi.mäkelä@kymenlaakso.fi", "handoff_contact"),
-        ("kyllä", "handoff_consent"),
-        ("kyllä", "handoff_confirm"),
-        ("Voiko yrityksemme osallistua hankkeeseen?", "handoff_question"),
-    ],
-)
-def test_answers_to_the_form_keep_an_english_conversation_english(
-    actions: ModuleType, said: str, slot: str
-) -> None:
-    assert detect(said) == "fi"  # outside the form, each of these would switch to Finnish
-    assert extract_language(actions, form_tracker(said, None, "en")) == {"language": "fi"}
-    assert extract_language(actions, form_tracker(said, slot, "en")) == {}
-
-
-def test_a_finnish_conversation_stays_finnish_on_an_english_looking_name(actions: ModuleType) -> None:
-    assert detect("John Smith thanks") == "en"
-    assert extract_language(actions, form_tracker("John Smith thanks", "handoff_name", "fi")) == {}
-
-
-@pytest.mark.parametrize(("said", "language"), [("suomeksi kiitos", "fi"), ("in English please", "en")])
-def test_an_explicit_request_switches_even_inside_the_form(actions: ModuleType, said: str, language: str) -> None:
-    other = "en" if language == "fi" else "fi"
-    assert extract_language(actions, form_tracker(said, "handoff_name", other)) == {"language": language}
