@@ -3,6 +3,7 @@ fake embedder unless a test needs meaning), and the back office serving the Revi
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,9 @@ from pydantic import SecretStr
 from review_helpers import (
     API_TOKEN,
     NLU_DIR,
+    MakeDesk,
+    ReviewStack,
+    StartBackoffice,
     WordsEmbedder,
     copy_cases,
     copy_knowledge,
@@ -22,7 +26,8 @@ from review_helpers import (
 
 from bot.analytics.review import LockedEmbedder, ReviewConfig, ReviewDesk
 from bot.handoff.config import HandoffSettings
-from bot.knowledge.index import build_index
+from bot.knowledge.index import IndexNotReady, build_index, load_index
+from bot.runtime import BotProcesses
 from bot.settings import get_settings
 from bot.web.app import create_app
 from bot.web.config import WebSettings
@@ -67,9 +72,6 @@ def config(tmp_path: Path, knowledge: Path, cases: Path) -> ReviewConfig:
     )
 
 
-MakeDesk = Callable[..., ReviewDesk]
-
-
 @pytest.fixture
 def make_desk(config: ReviewConfig) -> Iterator[MakeDesk]:
     """Desks on the copied knowledge with the fake embedder; build= replaces the index build."""
@@ -112,9 +114,6 @@ def web_settings(tmp_path: Path, password_hash: str) -> WebSettings:
     )
 
 
-StartBackoffice = Callable[..., Any]
-
-
 @pytest_asyncio.fixture
 async def start_backoffice(web_settings: WebSettings) -> AsyncIterator[StartBackoffice]:
     """Starts the back office with the given desk (its tracker store and handoff database); stopped at the end."""
@@ -138,3 +137,42 @@ async def start_backoffice(web_settings: WebSettings) -> AsyncIterator[StartBack
     yield start
     for client in clients:
         await client.close()
+
+
+# --- the real bot on a copy of the knowledge -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def review_stack(tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[Any, int], real_embedder: Any) -> Iterator[
+    ReviewStack
+]:
+    """One bot for the Review tests that need it: its knowledge is theirs to change."""
+    root = tmp_path_factory.mktemp("review-stack")
+    knowledge = copy_knowledge(root / "knowledge", with_index=True)
+    cases = copy_cases(root / "cases")
+    model = get_settings().embedding_model
+    try:
+        load_index(knowledge, knowledge / "index", model)
+    except IndexNotReady:  # the repository's index is behind its knowledge or code: build the copy's
+        build_index(knowledge, knowledge / "index", model, embedder_factory=lambda _: real_embedder)
+    _, smtp_port = mailbox
+    bot = BotProcesses(
+        env={
+            "RIS3_KNOWLEDGE_DIR": str(knowledge),
+            "RIS3_INDEX_DIR": str(knowledge / "index"),
+            "RIS3_HANDOFF_SMTP_HOST": "127.0.0.1",
+            "RIS3_HANDOFF_SMTP_PORT": str(smtp_port),
+            "RIS3_HANDOFF_SMTP_FROM": "ris3-bot@example.fi",
+            "RIS3_HANDOFF_MANAGER_EMAIL": "project.manager@example.fi",
+            "RIS3_RATE_CONVERSATION_BURST": "30",
+        }
+    ).start()
+    stack = ReviewStack(bot, knowledge, cases, real_embedder)
+    try:
+        deadline = time.monotonic() + 120
+        while "Source:" not in stack.ask("warm-up", "what is smart specialisation?") and time.monotonic() < deadline:
+            time.sleep(1)
+        yield stack
+    finally:
+        stack.desk.close()
+        bot.stop()

@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -16,14 +17,20 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine, insert
 
+from bot.analytics.review import LockedEmbedder, ReviewConfig, ReviewDesk
 from bot.analytics.turns import TurnRecord
-from bot.settings import PROJECT_ROOT
+from bot.runtime import BotProcesses
+from bot.settings import PROJECT_ROOT, get_settings
+from tests.conftest import post_message
 
 REPO_KNOWLEDGE = PROJECT_ROOT / "knowledge"
 REPO_CASES = PROJECT_ROOT / "tests" / "faq" / "cases"
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 API_TOKEN = "review-test-token-0123456789abcdef0123"
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
+# The fixtures' types (conftest.py): make_desk(build=…, **config changes) and start_backoffice(desk, rasa_url=…).
+MakeDesk = Callable[..., Any]
+StartBackoffice = Callable[..., Any]
 
 
 def copy_knowledge(target: Path, with_index: bool = False) -> Path:
@@ -197,3 +204,29 @@ class WordsEmbedder:
 
     def passages(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts)
+
+
+# --- the real bot on a copy of the knowledge -----------------------------------------------------------------------
+
+
+class ReviewStack:
+    """The Rasa server and action server answering from a copy of knowledge/ (RIS3_KNOWLEDGE_DIR,
+    RIS3_INDEX_DIR), the FAQ cases copied beside it, and a desk of the back office on both."""
+
+    def __init__(self, bot: BotProcesses, knowledge: Path, cases: Path, embedder: Any) -> None:
+        self.bot, self.knowledge, self.cases = bot, knowledge, cases
+        self.desk = ReviewDesk(
+            ReviewConfig(
+                knowledge_dir=knowledge,
+                index_dir=knowledge / "index",
+                embedding_model=get_settings().embedding_model,
+                database_url=f"sqlite:///{knowledge.parent / 'handoff-review.db'}",
+                tracker_url=f"sqlite:///{bot.workdir / 'tracker.db'}",
+                cases_dir=cases,
+                nlu_dir=NLU_DIR,
+            ),
+            LockedEmbedder(get_settings().embedding_model, factory=lambda _: embedder),
+        )
+
+    def ask(self, sender: str, text: str) -> str:
+        return "\n".join(r.get("text") or "" for r in post_message(self.bot.url, sender, text))

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import MakeDesk
-from review_helpers import declined, turn
+from review_helpers import MakeDesk, declined, turn
 
 from bot.analytics.review import (
     FACT,

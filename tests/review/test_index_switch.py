@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import MakeDesk
-from review_helpers import NLU_DIR, NOW, WordsEmbedder, declined
+from review_helpers import NLU_DIR, NOW, MakeDesk, WordsEmbedder, declined
 
 from bot.analytics.review import DECLINED, FAILED, KnowledgeWriter, ReviewQuestion, normalise
 from bot.knowledge import service

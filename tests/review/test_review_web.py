@@ -13,8 +13,16 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from conftest import MakeDesk, StartBackoffice
-from review_helpers import API_TOKEN, Asked, Conversation, WordsEmbedder, decision, write_conversations
+from review_helpers import (
+    API_TOKEN,
+    Asked,
+    Conversation,
+    MakeDesk,
+    StartBackoffice,
+    WordsEmbedder,
+    decision,
+    write_conversations,
+)
 
 from bot.analytics.review import TRY_SENDER_PREFIX, ReviewDesk
 from bot.knowledge.index import build_index
