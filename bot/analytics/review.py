@@ -67,12 +67,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from bot.analytics.turns import REST, TurnRecord
 from bot.faq.cases import CaseError, load_cases, nlu_examples, normalise, parse_cases
 from bot.handoff.database import make_engine
 from bot.handoff.redaction import redact
+from bot.handoff.store import StoreUnavailable
 from bot.knowledge.store import LANGUAGES, Fact, Knowledge, KnowledgeError, load_knowledge
 from bot.knowledge.text import words
 
@@ -464,8 +465,19 @@ class DecisionStore:
         self._ready = False
         self._lock = threading.Lock()
 
+    @contextlib.contextmanager
+    def _reachable(self) -> Iterator[None]:
+        """A database that cannot be reached is StoreUnavailable, as for the tickets (the pages answer 503); the
+        driver's message is left out, as it may quote the URL and its password."""
+        try:
+            yield
+        except IntegrityError:
+            raise
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(f"the review decisions cannot be read or stored ({type(exc).__name__})") from None
+
     def ensure_schema(self) -> None:
-        with self._lock:
+        with self._reachable(), self._lock:
             if self._ready:
                 return
             for attempt in range(3):
@@ -483,18 +495,18 @@ class DecisionStore:
 
     def decided_hashes(self) -> set[str]:
         self.ensure_schema()
-        with self.engine.connect() as connection:
+        with self._reachable(), self.engine.connect() as connection:
             return {row[0] for row in connection.execute(select(review_questions.c.question_hash))}
 
     def by_group(self, group: str) -> DecisionRecord | None:
         self.ensure_schema()
-        with self.engine.connect() as connection:
+        with self._reachable(), self.engine.connect() as connection:
             row = connection.execute(select(review_decisions).where(review_decisions.c.group_id == group)).first()
         return _record(row) if row else None
 
     def by_question(self, hashes: Iterable[str]) -> DecisionRecord | None:
         self.ensure_schema()
-        with self.engine.connect() as connection:
+        with self._reachable(), self.engine.connect() as connection:
             row = connection.execute(
                 select(review_decisions)
                 .join(review_questions, review_questions.c.decision_id == review_decisions.c.id)
@@ -505,7 +517,7 @@ class DecisionStore:
 
     def recent(self, limit: int = 20) -> list[DecisionRecord]:
         self.ensure_schema()
-        with self.engine.connect() as connection:
+        with self._reachable(), self.engine.connect() as connection:
             rows = connection.execute(
                 select(review_decisions).order_by(review_decisions.c.decided_at.desc(), review_decisions.c.id.desc())
                 .limit(limit)
@@ -530,7 +542,7 @@ class DecisionStore:
         listed = [{"text": q.text, "language": q.language, "count": q.count} for q in questions]
         hashes = [q.key for q in questions]
         try:
-            with self.engine.begin() as connection:
+            with self._reachable(), self.engine.begin() as connection:
                 new_id = connection.execute(
                     insert(review_decisions).values(
                         group_id=group, decision=decision, fact_id=fact_id, note=note, decided_by=who,
@@ -915,7 +927,10 @@ class KnowledgeWriter:
             lines += [f"      - {yaml_scalar(t)}" for t in texts]
         content = "\n".join(lines) + "\n"
         yaml.safe_load(content)  # what is written reads back
-        _write_atomically(path, content)
+        try:
+            _write_atomically(path, content)
+        except OSError as exc:
+            raise KnowledgeChangeRefused(f"writing the draft failed: {exc.strerror or exc}") from exc
         return {"draft": str(path)}
 
 

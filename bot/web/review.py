@@ -10,7 +10,8 @@
   "note": "…", "from": …, "to": …}: 200 with the decision, 409 when someone decided first (with who and when),
   404 when no open group has that id, 422 when the decision cannot be made as asked;
   GET /api/review/facts: the facts to choose from; POST /api/review/try {"question", "language"}: the bot's
-  replies. The API's session and CSRF rules, or the scripts' token (bot/web/auth.py).
+  replies; POST /api/review/rebuild: build the knowledge index again (202, its state). POST /inbox/review/rebuild
+  is the page's button for the same. The API's session and CSRF rules, or the scripts' token (bot/web/auth.py).
 
 The period is that of the Insights page (the last 30 days by default); a group's id names its questions, which
 depend on the period: a decision is made on the queue of the period it names.
@@ -261,6 +262,18 @@ async def try_from_page(request: web.Request) -> web.StreamResponse:
         return _unavailable(request, exc)
 
 
+async def rebuild_from_page(request: web.Request) -> web.StreamResponse:
+    """Builds the index again (after a failure whose cause was fixed, or knowledge edited by hand)."""
+    form = await request.post()
+    try:
+        period = Period(request, form)
+    except BadPeriod as exc:
+        return error_response(request, 400, f"{exc}.")
+    _desk(request).rebuild.request()
+    logger.info("review: %s asked for a rebuild of the knowledge index", request[USER_KEY])
+    raise web.HTTPSeeOther(f"{PAGE_PATH}?{period.query()}#index-heading")
+
+
 def _unavailable(request: web.Request, exc: TrackerStoreUnavailable) -> web.Response:
     logger.warning("review: %s", exc)
     return error_response(request, 503, "The conversation store is unavailable; try again in a moment.")
@@ -390,6 +403,13 @@ async def api_decide(request: web.Request) -> web.StreamResponse:
     return web.json_response({"decision": record.as_json(), "index": await asyncio.to_thread(desk.index_status)})
 
 
+async def api_rebuild(request: web.Request) -> web.StreamResponse:
+    desk = _desk(request)
+    desk.rebuild.request()
+    logger.info("review: %s asked for a rebuild of the knowledge index (API)", request[USER_KEY])
+    return web.json_response({"index": await asyncio.to_thread(desk.index_status)}, status=202)
+
+
 async def api_try(request: web.Request) -> web.StreamResponse:
     body = await _json_body(request)
     if isinstance(body, web.Response):
@@ -404,10 +424,12 @@ async def api_try(request: web.Request) -> web.StreamResponse:
 def setup_review(app: web.Application) -> None:
     app.router.add_get(PAGE_PATH, page)
     app.router.add_post(f"{PAGE_PATH}/try", try_from_page)
+    app.router.add_post(f"{PAGE_PATH}/rebuild", rebuild_from_page)
     app.router.add_post(PAGE_PATH + "/{group:[0-9a-f]{16}}", decide_from_page)
     app.router.add_get(API_PATH, api_review)
     app.router.add_get(f"{API_PATH}/facts", api_facts)
     app.router.add_post(f"{API_PATH}/try", api_try)
+    app.router.add_post(f"{API_PATH}/rebuild", api_rebuild)
     app.router.add_post(API_PATH + "/{group}", api_decide)
     app.on_startup.append(_start_desk)
     app.on_cleanup.append(_close_desk)
