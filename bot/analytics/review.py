@@ -75,7 +75,7 @@ from bot.handoff.database import make_engine
 from bot.handoff.redaction import redact
 from bot.handoff.store import StoreUnavailable
 from bot.knowledge.store import LANGUAGES, Fact, Knowledge, KnowledgeError, load_knowledge
-from bot.knowledge.text import words
+from bot.knowledge.text import STOPWORDS, words
 
 logger = logging.getLogger(__name__)
 
@@ -674,19 +674,29 @@ def insert_keys(source: str, fact_id: str, additions: dict[str, list[str]]) -> s
 
 def distinctive_phrase(fact: Fact, lang: str, knowledge: Knowledge) -> str | None:
     """A regex for words in a row of the fact's text (in `lang`) that no other fact's text has: the reply must
-    contain it. Words only, so that punctuation and spacing do not matter."""
+    contain it. Words only, so that punctuation and spacing do not matter. Of the runs of the shortest length
+    that has one, the one with the most content words ("download kymris3 esite eng", not "the page offers the")."""
     own = words(fact.text.get(lang) or fact.text["en"])
     others = [
         " " + " ".join(words(t)) + " " for f in knowledge.facts.values() if f.id != fact.id for t in f.text.values()
     ]
+    fallback: list[str] | None = None
     for size in PHRASE_WORDS:
+        best: tuple[int, list[str]] | None = None
         for first in range(0, max(0, len(own) - size + 1)):
             run = own[first : first + size]
             if len("".join(run)) < 12 or all(w.isdigit() for w in run):
                 continue
-            if not any(f" {' '.join(run)} " in other for other in others):
-                return r"\W+".join(re.escape(w) for w in run)
-    return None
+            if any(f" {' '.join(run)} " in other for other in others):
+                continue
+            content = sum(1 for w in run if w not in STOPWORDS and len(w) > 2)
+            if best is None or content > best[0]:
+                best = (content, run)
+        if best is not None and best[0] >= 2:
+            return r"\W+".join(re.escape(w) for w in best[1])
+        if best is not None and fallback is None:
+            fallback = best[1]
+    return r"\W+".join(re.escape(w) for w in fallback) if fallback else None
 
 
 @dataclass
