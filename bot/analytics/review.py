@@ -672,6 +672,15 @@ def insert_keys(source: str, fact_id: str, additions: dict[str, list[str]]) -> s
     return "".join(lines)
 
 
+# Between two words of a phrase: anything but letters and digits (words() splits "KYMRIS3_esite_eng" at "_" too);
+# around it, no letter or digit ("rahoittama" is not "rahoittaman").
+_SEPARATOR = r"[\W_]+"
+
+
+def _phrase(run: list[str]) -> str:
+    return r"(?<![^\W_])" + _SEPARATOR.join(re.escape(w) for w in run) + r"(?![^\W_])"
+
+
 def distinctive_phrase(fact: Fact, lang: str, knowledge: Knowledge) -> str | None:
     """A regex for words in a row of the fact's text (in `lang`) that no other fact's text has: the reply must
     contain it. Words only, so that punctuation and spacing do not matter. Of the runs of the shortest length
@@ -693,10 +702,10 @@ def distinctive_phrase(fact: Fact, lang: str, knowledge: Knowledge) -> str | Non
             if best is None or content > best[0]:
                 best = (content, run)
         if best is not None and best[0] >= 2:
-            return r"\W+".join(re.escape(w) for w in best[1])
+            return _phrase(best[1])
         if best is not None and fallback is None:
             fallback = best[1]
-    return r"\W+".join(re.escape(w) for w in fallback) if fallback else None
+    return _phrase(fallback) if fallback else None
 
 
 @dataclass
