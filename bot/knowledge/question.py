@@ -231,3 +231,17 @@ def theme_words(subject: str) -> list[str]:
 def mentions_own_sector(text: str) -> bool:
     """"my sector", "toimialamme": the user asks about their own line of work."""
     return bool(_OWN_SECTOR.search(text))
+
+
+# Words before the asked part beyond which they are context ("Hi, I work for a municipality … I would like to
+# know…") rather than the question's own opening ("Kertoisitko…", "Could you tell me…").
+CONTEXT_WORDS = 5
+
+
+def has_context(question: str) -> bool:
+    """Whether the message gives context before the part that asks."""
+    asked = asked_part(question)
+    if asked == question:
+        return False
+    before = question[: question.find(asked)] if asked in question else question
+    return len(words(before)) >= CONTEXT_WORDS

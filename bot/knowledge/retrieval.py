@@ -23,6 +23,7 @@ from bot.knowledge.asks import asked_kinds
 from bot.knowledge.index import KnowledgeIndex
 from bot.knowledge.question import (
     asked_part,
+    has_context,
     is_yes_no,
     membership_subject,
     mentions_own_sector,
@@ -323,7 +324,7 @@ class Retriever:
     ) -> Decision:
         """Whether the knowledge answers the question, and with what. context_topic is the topic of the
         conversation's last answer, one of the signals the calibrated model weighs."""
-        if asked_part(question) != question:
+        if has_context(question):
             # The NLU classified the whole message, context included ("we're drafting our development plan…
             # which years does the strategy cover?"); its intent says more about the context than the question.
             intent, intent_confidence = None, 0.0
