@@ -132,6 +132,17 @@ def _handoff_purge(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     print(f"{conversations} conversations erased (last message older than {days} days)")
+    from bot.analytics.review import DecisionStore
+
+    decisions = DecisionStore(settings.database_url)
+    try:
+        texts = decisions.purge(days)
+    except StoreUnavailable as exc:
+        print(f"handoff purge failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        decisions.close()
+    print(f"question texts of {texts} review decisions erased (older than {days} days)")
     return 0
 
 

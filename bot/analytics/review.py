@@ -574,6 +574,19 @@ class DecisionStore:
                 connection.execute(delete(review_questions).where(review_questions.c.decision_id == found[0]))
                 connection.execute(delete(review_decisions).where(review_decisions.c.id == found[0]))
 
+    def purge(self, older_than_days: int, now: datetime | None = None) -> int:
+        """Erases the question texts of decisions older than the retention period (users may have typed
+        personal data into a question); who decided what, when and for which fact stays. Returns how many."""
+        self.ensure_schema()
+        cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=older_than_days)
+        with self._reachable(), self.engine.begin() as connection:
+            result = connection.execute(
+                review_decisions.update()
+                .where(review_decisions.c.decided_at < cutoff, review_decisions.c.questions != "[]")
+                .values(questions="[]")
+            )
+            return int(result.rowcount or 0)
+
     def close(self) -> None:
         self.engine.dispose()
 

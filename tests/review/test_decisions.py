@@ -165,3 +165,21 @@ def test_wrong_decisions_are_refused(make_desk: MakeDesk) -> None:
     with pytest.raises(GroupNotFound):
         desk.decide(groups, "0123456789abcdef", OUT_OF_SCOPE, "aino")
     assert desk.store.recent() == []
+
+
+def test_the_purge_erases_question_texts_of_old_decisions(make_desk: MakeDesk, database_url: str) -> None:
+    """Users may type personal data into a question: after the retention period only who decided what stays."""
+    from datetime import datetime, timedelta, timezone
+
+    desk = make_desk(database_url=database_url)
+    groups = desk.groups(TURNS)
+    weather = group_of(desk, "what is the weather in kotka")
+    desk.decide(groups, weather.id, OUT_OF_SCOPE, "aino")
+    assert desk.store.purge(30) == 0
+    later = datetime.now(timezone.utc) + timedelta(days=31)
+    assert desk.store.purge(30, now=later) == 1
+    stored = desk.store.by_group(weather.id)
+    assert stored is not None and stored.questions == [] and stored.decided_by == "aino"
+    # The decided question still does not come back.
+    assert weather.id not in [g.id for g in desk.groups(TURNS)]
+    assert desk.store.purge(30, now=later) == 0
