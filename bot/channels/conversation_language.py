@@ -1,6 +1,6 @@
 """Setting a conversation's language from what a channel knows before the user's words tell it: the
 Telegram user's language at /start, the widget's interface language. The bot otherwise detects the language
-from each message's text (actions: action_validate_slot_mappings), so a message in the other language still
+from each message's text (the NLU component bot.nlu.language), so a message in the other language still
 switches it.
 
 Runs in the Rasa runtime (Python 3.10, rasa 3.6).
