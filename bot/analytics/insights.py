@@ -129,6 +129,10 @@ def _in(values: Iterable[str], known: Sequence[str]) -> list[str]:
     return [v for v in known if v in present] + sorted(present - set(known))
 
 
+# REST conversations of the Review page's "try it" box (bot/analytics/review.py TRY_SENDER_PREFIX).
+STAFF_TRY_PREFIX = "rest:backoffice-review-try-"
+
+
 def insights(
     turns: Sequence[TurnRecord],
     first: date,
@@ -144,6 +148,8 @@ def insights(
     `channel` and/or `language`, everything but the per-channel and per-language breakdown is of those turns
     only; the breakdown always shows every channel and language, so that the page can offer them."""
     titles = titles or {}
+    # The Review page's "try it" box talks to the bot as staff, not as a user: its conversations are left out.
+    turns = [turn for turn in turns if not turn.conversation_id.startswith(STAFF_TRY_PREFIX)]
     chosen = [
         turn
         for turn in turns

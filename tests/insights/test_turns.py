@@ -176,3 +176,14 @@ def test_the_seeded_rows_are_the_rows_rasa_writes(tmp_path: Path) -> None:
         engine.dispose()
     assert len(stored["rasa"]) > 200
     assert stored["rasa"] == stored["rows"]
+
+
+def test_the_review_pages_try_box_is_not_counted_as_users() -> None:
+    from bot.analytics.insights import insights
+
+    user = SeedConversation("rest:someone", "rest", [turn(0, outcome="answered", fact="about_what")])
+    staff = SeedConversation(
+        "rest:backoffice-review-try-0a1b2c", "rest", [turn(1, outcome="answered", fact="about_what")]
+    )
+    figures = insights(read(user, staff), AT.date(), AT.date(), timezone.utc)
+    assert figures["totals"]["user_messages"] == 1 and figures["totals"]["conversations"] == 1
