@@ -42,6 +42,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
@@ -63,6 +64,7 @@ from bot.channels.web_chat_push import add_push_route, deliver_kept
 from bot.channels.web_chat_rules import (
     BadMessage,
     PendingReplies,
+    RecentlySent,
     origin_allowed,
     read_message,
     resolve_origins,
@@ -390,6 +392,7 @@ class WebChatInput(InputChannel):
         self.socketio_path = socketio_path
         self.metadata_key = metadata_key
         self.pending = PendingReplies()
+        self.recent = RecentlySent()
         self._session_of: dict[str, str] = {}  # socket id -> conversation id
         self._address_of: dict[str, str] = {}  # socket id -> client address
         self.guard = ChannelGuard()
@@ -398,7 +401,10 @@ class WebChatInput(InputChannel):
         self.app: Any = None
 
     async def deliver(self, sio: AsyncServer, sid: str, conversation: str, payload: dict[str, Any]) -> None:
+        # The id lets a page skip a reply it already shows when one is sent again after a page change.
+        payload.setdefault("id", uuid.uuid4().hex[:16])
         if sio.manager.is_connected(sid, self.namespace):
+            self.recent.add(sid, conversation, payload)
             await sio.emit(self.bot_message_evt, payload, to=sid, namespace=self.namespace)
         elif any(True for _ in sio.manager.get_participants(self.namespace, conversation)):
             await sio.emit(self.bot_message_evt, payload, room=conversation, namespace=self.namespace)
@@ -470,6 +476,9 @@ class WebChatInput(InputChannel):
 
         @sio.on("disconnect", namespace=namespace)
         async def disconnect(sid: str, *_: Any) -> None:
+            # Replies sent just before the page went may never have reached it: kept for its next page.
+            for conversation, payload in self.recent.take(sid):
+                self.pending.add(conversation, payload)
             self._session_of.pop(sid, None)
             self._address_of.pop(sid, None)
 

@@ -84,6 +84,29 @@ def read_message(data: Any, metadata_key: str = "metadata") -> ChatMessage:
     return ChatMessage(text=text, session_id=session, metadata={"language": language} if language else {})
 
 
+class RecentlySent:
+    """What was emitted to each socket in the last few seconds. A page that closes (a link clicked) just as its
+    answer goes out never gets it: the server sent to a socket whose close was still on the way. When that
+    socket's disconnect arrives, these replies are kept for the session's next page, which skips any it
+    already shows (each reply carries an `id`)."""
+
+    # The race is milliseconds wide (the close frame already on its way); a page closed later got its replies.
+    def __init__(self, keep_seconds: float = 0.5) -> None:
+        self.keep_seconds = keep_seconds
+        self._sent: dict[str, deque[tuple[float, str, dict[str, Any]]]] = {}
+
+    def add(self, sid: str, conversation: str, payload: dict[str, Any]) -> None:
+        now = time.monotonic()
+        sent = self._sent.setdefault(sid, deque(maxlen=PENDING_PER_SESSION))
+        while sent and sent[0][0] < now - self.keep_seconds:
+            sent.popleft()
+        sent.append((now, conversation, payload))
+
+    def take(self, sid: str) -> list[tuple[str, dict[str, Any]]]:
+        limit = time.monotonic() - self.keep_seconds
+        return [(conversation, payload) for at, conversation, payload in self._sent.pop(sid, ()) if at >= limit]
+
+
 class PendingReplies:
     """Replies for sessions that had no socket connected when the bot answered, kept briefly."""
 

@@ -406,6 +406,8 @@
         refused(m);
         return;
       }
+      // A reply sent again after a page change (the server could not tell whether it arrived) is shown once.
+      if (m.id && history.some(function (h) { return h.id === m.id; })) return;
       answered();
       offline(false);
       var replies = m.quick_replies || m.buttons || [];
@@ -418,6 +420,7 @@
       var image = m.attachment && m.attachment.payload && m.attachment.payload.src;
       var msg = { from: "bot", text: m.text || "", buttons: buttons, links: urls, image: image };
       if (LANGS[m.lang]) msg.lang = m.lang;
+      if (m.id) msg.id = String(m.id);
       if (m.text || buttons.length || urls.length || image) add(msg);
     });
   }
