@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
-from cryptography.fernet import Fernet
 from insights_seed import API_TOKEN, StartBackoffice
 from pydantic import SecretStr
 
@@ -18,7 +17,7 @@ from bot.web.app import create_app
 from bot.web.config import WebSettings
 from bot.web.passwords import hash_password
 from tests.postgres import scratch_database, url_of
-from tests.web.web_helpers import PASSWORD, USER, Backoffice
+from tests.web.web_helpers import PASSWORD, Backoffice, manager_settings
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,16 +42,7 @@ def password_hash() -> str:
 
 @pytest.fixture
 def web_settings(tmp_path: Path, password_hash: str) -> WebSettings:
-    return WebSettings(
-        _env_file=None,  # type: ignore[call-arg]
-        manager_user=USER,
-        manager_password_hash=SecretStr(password_hash),
-        secret_key=SecretStr(Fernet.generate_key().decode()),
-        secret_key_file=tmp_path / "web-secret.key",
-        insecure_cookies=True,  # the test client talks plain http
-        login_delay_seconds=0.01,
-        api_token=SecretStr(API_TOKEN),
-    )
+    return manager_settings(tmp_path, password_hash, api_token=SecretStr(API_TOKEN))
 
 
 @pytest_asyncio.fixture

@@ -17,10 +17,8 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from cryptography.fernet import Fernet
 from psycopg import sql
-from pydantic import SecretStr
-from web_helpers import PASSWORD, USER, Backoffice, Client, StartBackoffice
+from web_helpers import PASSWORD, Backoffice, Client, StartBackoffice, manager_settings
 
 from bot.handoff.config import HandoffSettings
 from bot.handoff.draft import TicketDraft
@@ -63,17 +61,7 @@ def handoff_settings(database_url: str) -> HandoffSettings:
 
 @pytest.fixture
 def web_settings(tmp_path: Path, password_hash: str) -> WebSettings:
-    return WebSettings(
-        _env_file=None,  # type: ignore[call-arg]
-        manager_user=USER,
-        manager_password_hash=SecretStr(password_hash),
-        secret_key=SecretStr(Fernet.generate_key().decode()),
-        secret_key_file=tmp_path / "web-secret.key",
-        insecure_cookies=True,  # the test client talks plain http
-        login_delay_seconds=0.01,
-        outbox_interval_seconds=0.1,
-        shutdown_grace_seconds=5.0,
-    )
+    return manager_settings(tmp_path, password_hash, outbox_interval_seconds=0.1, shutdown_grace_seconds=5.0)
 
 
 @pytest_asyncio.fixture

@@ -9,11 +9,17 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
+
+from bot.web.config import WebSettings
 
 USER = "projektipaallikko"
 PASSWORD = secrets.token_urlsafe(12)  # a new one every run: nothing in the repository signs in
@@ -82,4 +88,19 @@ def postgres_url_in(database_url: str, schema: str, *options: str) -> str:
         make_url(database_url)
         .update_query_dict({"options": " ".join([f"-csearch_path={schema}", *options])})
         .render_as_string(hide_password=False)
+    )
+
+
+def manager_settings(tmp_path: Path, password_hash: str, **overrides: Any) -> WebSettings:
+    """The back office's settings for a test: the manager account USER/PASSWORD, a fresh secret key, plain-http
+    cookies (the test client talks http) and a short sign-in delay; `overrides` set the rest."""
+    return WebSettings(
+        _env_file=None,  # type: ignore[call-arg]
+        manager_user=USER,
+        manager_password_hash=SecretStr(password_hash),
+        secret_key=SecretStr(Fernet.generate_key().decode()),
+        secret_key_file=tmp_path / "web-secret.key",
+        insecure_cookies=True,
+        login_delay_seconds=0.01,
+        **overrides,
     )
