@@ -328,6 +328,8 @@ class Retriever:
             # The NLU classified the whole message, context included ("we're drafting our development plan…
             # which years does the strategy cover?"); its intent says more about the context than the question.
             intent, intent_confidence = None, 0.0
+        # Spelling and "my sector" once per question: both readings below work on the same text.
+        question = with_own_sector(self.correct(question))
         decision = self._decide_by_rules(question, intent, intent_confidence, context_topic)
         membership = self._membership(question, decision)
         if membership is not None:
@@ -349,7 +351,6 @@ class Retriever:
         self, question: str, intent: str | None, intent_confidence: float, context_topic: str | None
     ) -> Decision:
         cfg = self.config
-        question = with_own_sector(self.correct(question))
         if not terms(question):
             return Decision(False, "no content words", None)
         ranked, matched = self._rank(question, intent, intent_confidence)
@@ -421,8 +422,8 @@ class Retriever:
     def _membership(self, question: str, decision: Decision) -> Decision | None:
         """"Does the strategy cover ports?", "is my sector (logistics) among the priorities?": yes, naming the
         listed fact that states the theme, or the overview saying the theme is not named. Decided on the
-        knowledge's own words, not on a score: a theme is named or it is not."""
-        full = with_own_sector(self.correct(question))
+        knowledge's own words, not on a score: a theme is named or it is not. `full` is already corrected."""
+        full = question
         asked = asked_part(full)
         subject = membership_subject(asked)
         if subject and refers_to_context(subject) and asked != full:
