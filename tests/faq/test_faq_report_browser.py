@@ -15,7 +15,7 @@ from bot.faq.cases import Case, Turn
 from bot.faq.report_html import write_html
 from bot.faq.runner import Result, judge
 from bot.settings import PROJECT_ROOT
-from tests.widget.widget_helpers import CHROMIUM, CHROMIUM_ARGS, TIMEOUT
+from tests.widget.widget_helpers import TIMEOUT, chromium_browser
 
 SHOTS = PROJECT_ROOT / "reports" / "faq"
 AXE = PROJECT_ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
@@ -108,15 +108,7 @@ def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.skip("no /usr/bin/chromium: install Debian's chromium (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from chromium_browser()
 
 
 def _open(browser: Any, report_file: Path, **options: Any) -> tuple[Any, Any, list[str], list[str]]:

@@ -18,7 +18,7 @@ from bot.handoff.config import HandoffSettings
 from bot.settings import PROJECT_ROOT
 from bot.web.passwords import hash_password
 from tests.web.web_helpers import PASSWORD, USER
-from tests.widget.widget_helpers import CHROMIUM, CHROMIUM_ARGS, TIMEOUT, ServedApp, wait_until
+from tests.widget.widget_helpers import CHROMIUM, TIMEOUT, ServedApp, chromium_browser, wait_until
 
 SHOTS = PROJECT_ROOT / "reports" / "insights"
 AXE = PROJECT_ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
@@ -64,13 +64,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from chromium_browser()
 
 
 def sign_in(page: Any) -> None:

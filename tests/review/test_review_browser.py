@@ -26,7 +26,7 @@ from bot.web.config import WebSettings
 from bot.web.passwords import hash_password
 from bot.web.review import REVIEW_DESK
 from tests.web.web_helpers import PASSWORD, USER
-from tests.widget.widget_helpers import CHROMIUM, CHROMIUM_ARGS, TIMEOUT
+from tests.widget.widget_helpers import CHROMIUM, TIMEOUT, chromium_browser
 
 SHOTS = PROJECT_ROOT / "reports" / "review"
 AXE = PROJECT_ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
@@ -112,13 +112,7 @@ def served(review_stack: ReviewStack, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from chromium_browser()
 
 
 def sign_in(page: Any, path: str = "/inbox/review") -> None:

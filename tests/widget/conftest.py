@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from widget_helpers import CHROMIUM, CHROMIUM_ARGS, TIMEOUT, WIDGET_STATIC, ServedApp
+from widget_helpers import TIMEOUT, WIDGET_STATIC, ServedApp, chromium_browser
 
 from bot.settings import PROJECT_ROOT
 
@@ -53,17 +53,7 @@ def backoffice_app(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    # Module scope: the sync Playwright keeps an event loop running in this thread until it stops, which would
-    # break the asyncio tests of other folders run after this module.
-    if not CHROMIUM.is_file():
-        pytest.skip("no /usr/bin/chromium: install Debian's chromium (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from chromium_browser()
 
 
 @pytest.fixture

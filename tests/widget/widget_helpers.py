@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
@@ -121,3 +123,18 @@ def wait_until(page: Any, script: str, timeout: float = TIMEOUT / 1000) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {script}")
         time.sleep(0.1)
+
+
+def chromium_browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright, for a module-scoped `browser` fixture (`yield from` this): the
+    sync Playwright keeps an event loop running in its thread until it stops, which would break the asyncio
+    tests of other folders run after the module. Skips without Chromium or Playwright."""
+    if not CHROMIUM.is_file():
+        pytest.skip("no /usr/bin/chromium: install Debian's chromium (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
