@@ -54,13 +54,15 @@ def _knowledge_check(_: argparse.Namespace) -> int:
 
 def _model_prepare(args: argparse.Namespace) -> int:
     from bot.knowledge.model_prep import ModelPrepError, build_model
+    from bot.knowledge.onnx_export import ExportError, export_onnx
 
     try:
         path = build_model(Path(args.target))
-    except ModelPrepError as exc:
+        onnx_dir = export_onnx(path)
+    except (ModelPrepError, ExportError) as exc:
         print(f"model preparation failed: {exc}", file=sys.stderr)
         return 1
-    print(f"embedding model ready in {path}")
+    print(f"embedding model ready in {path} (ONNX graphs in {onnx_dir.relative_to(path)}/)")
     return 0
 
 

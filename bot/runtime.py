@@ -168,7 +168,8 @@ class BotProcesses:
         if "rasa" in self.parts:
             self._spawn(
                 "rasa",
-                [str(RASA_VENV / "bin" / "rasa"), "run", "--enable-api", f"--auth-token={self.api_token}",
+                [str(RASA_VENV / "bin" / "python"), "-m", "bot.rasa_server", "run", "--enable-api",
+                 f"--auth-token={self.api_token}",
                  "-p", str(self.rasa_port),
                  "-m", str(MODEL), "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -19,8 +20,12 @@ class Settings(BaseSettings):
     # model path or hub name can be configured instead.
     embedding_model: str = str(PROJECT_ROOT / ".cache" / "models" / "multilingual-e5-small")
     rasa_url: str = "http://localhost:5005"
-    # Threads torch may use per action-server process (see bot/knowledge/embedder.py).
+    # Threads the embedding (onnxruntime or torch) may use per process (see bot/knowledge/embedder.py).
     torch_threads: int = 1
+    # "onnx" / "onnx-int8": the graphs set-up exports (bot/knowledge/onnx_export.py); "torch":
+    # sentence-transformers in float32; "auto": "onnx" where the export exists. The index and the decision
+    # model belong to one backend: rebuild and refit after switching (docs/profile.md).
+    embedding_backend: Literal["auto", "onnx", "onnx-int8", "torch"] = "auto"
 
 
 @lru_cache(maxsize=1)

@@ -78,7 +78,7 @@ def _rows(knowledge: Knowledge, passages: list[Passage]) -> tuple[list[Row], lis
 
 
 # The code that decides what is embedded, and how: a change to it changes the vectors.
-_EMBEDDING_CODE = ("text.py", "passages.py", "index.py", "embedder.py")
+_EMBEDDING_CODE = ("text.py", "passages.py", "index.py", "embedder.py", "onnx_encoder.py")
 
 
 def code_hash() -> str:

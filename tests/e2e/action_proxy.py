@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ class ActionCall:
     request_bytes: int
     tracker_bytes: int
     domain_bytes: int  # 0: Rasa sent no domain
+    seconds: float = 0.0  # the action server's round trip as the proxy saw it (profiles, not tests)
 
 
 @dataclass
@@ -39,7 +41,7 @@ class ActionProxy:
         """The calls of one conversation; Rasa's id may carry the channel's prefix ("rest:<sender>")."""
         return [c for c in list(self.calls) if c.sender == sender or (c.sender or "").endswith(f":{sender}")]
 
-    def _record(self, body: bytes, encoding: str | None) -> None:
+    def _record(self, body: bytes, encoding: str | None, seconds: float) -> None:
         try:
             data = json.loads(gzip.decompress(body) if encoding == "gzip" else body)
         except (ValueError, OSError):
@@ -53,6 +55,7 @@ class ActionProxy:
                 request_bytes=len(body),
                 tracker_bytes=len(json.dumps(data.get("tracker"))),
                 domain_bytes=len(json.dumps(data["domain"])) if "domain" in data else 0,
+                seconds=seconds,
             )
         )
 
@@ -61,20 +64,24 @@ class ActionProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as between Rasa and the action server
+            # Headers and body leave in two writes: with Nagle's algorithm the body would wait for Rasa's
+            # delayed ACK (40 ms on Linux), which timings through the proxy would count as Rasa's.
+            disable_nagle_algorithm = True
 
             def _forward(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.command == "POST":
-                    proxy._record(body, self.headers.get("Content-Encoding"))
                 headers = {h: v for h in FORWARDED_HEADERS if (v := self.headers.get(h))}
                 request = urllib.request.Request(
                     proxy.upstream + self.path, data=body or None, headers=headers, method=self.command
                 )
+                started = time.perf_counter()
                 try:
                     with urllib.request.urlopen(request, timeout=120) as response:
                         status, content, kind = response.status, response.read(), response.headers.get("Content-Type")
                 except urllib.error.HTTPError as error:
                     status, content, kind = error.code, error.read(), error.headers.get("Content-Type")
+                if self.command == "POST":
+                    proxy._record(body, self.headers.get("Content-Encoding"), time.perf_counter() - started)
                 self.send_response(status)
                 self.send_header("Content-Type", kind or "application/json")
                 self.send_header("Content-Length", str(len(content)))

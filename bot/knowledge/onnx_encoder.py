@@ -1,0 +1,73 @@
+"""Sentence vectors from the ONNX graphs that set-up exports (bot/knowledge/onnx_export.py).
+
+Only onnxruntime, the tokenizers library and numpy: the servers that embed questions never import torch.
+The graph pools and normalises itself; this module tokenises, pads a batch and runs it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+# Per backend (RIS3_EMBEDDING_BACKEND): float32, the default, and int8 word embeddings (less memory, a little
+# less exact). See onnx_export.py.
+ONNX_FILES = {"onnx": Path("onnx") / "model.onnx", "onnx-int8": Path("onnx") / "model_qint8.onnx"}
+RECORD_FILE = Path("onnx") / "export.json"
+DEFAULT_MAX_TOKENS = 512
+
+
+def _max_tokens(model_dir: Path) -> int:
+    """The truncation length sentence-transformers uses for this folder."""
+    try:
+        config = json.loads((model_dir / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        return int(config.get("max_seq_length") or DEFAULT_MAX_TOKENS)
+    except (OSError, ValueError, TypeError):
+        return DEFAULT_MAX_TOKENS
+
+
+class OnnxEncoder:
+    def __init__(self, model_dir: Path | str, path: Path, threads: int = 1) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        model_dir = Path(model_dir)
+        options = onnxruntime.SessionOptions()
+        # As with torch (embedder.py): one short question is too little work to share between threads.
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(
+            str(path if path.is_absolute() else model_dir / path), options, providers=["CPUExecutionProvider"]
+        )
+        self._inputs = {i.name for i in self.session.get_inputs()}
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(_max_tokens(model_dir))
+
+    def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        encodings = self.tokenizer.encode_batch(texts)
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
+        return ids, mask
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.session.get_outputs()[0].shape[-1] or 0), dtype=np.float32)
+        # Similar lengths together: a batch is padded to its longest text.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors: list[np.ndarray] = [np.empty(0)] * len(texts)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            ids, mask = self.tokenize([texts[i] for i in chunk])
+            feed = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self._inputs:
+                feed["token_type_ids"] = np.zeros_like(ids)
+            (out,) = self.session.run(["sentence_embedding"], feed)
+            for i, vector in zip(chunk, out, strict=True):
+                vectors[i] = vector
+        return np.asarray(vectors, dtype=np.float32)

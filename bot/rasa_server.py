@@ -1,0 +1,62 @@
+"""The `rasa` command with one cost removed: run the Rasa server as `python -m bot.rasa_server run …`.
+
+Rasa 3.6 checks every action server reply against its JSON schema with `jsonschema.validate`, which first
+validates the schema itself against the draft 2020-12 metaschema, on every call. Measured with py-spy on
+this machine (docs/profile.md), that self-check was 70 % of the Rasa server's time for a greeting and
+about 40 ms of every message that calls the action server. Here the schema is checked once and the
+compiled validator is kept; every reply is still validated against the same schema and a bad one is
+refused with Rasa's own error, as before.
+
+Everything else is Rasa's command line unchanged (`rasa run`, `rasa shell`, `rasa train`, …).
+Runs in the Rasa runtime (Python 3.10).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any
+
+
+@functools.lru_cache(maxsize=1)
+def _response_validator() -> Any:
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    validator_class = validator_for(schema)
+    validator_class.check_schema(schema)  # what jsonschema.validate repeats on every call
+    return validator_class(schema)
+
+
+def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
+    """RemoteAction._validate_action_result with the compiled validator; the same errors, the same message."""
+    from jsonschema import exceptions
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    error = exceptions.best_match(_response_validator().iter_errors(result))
+    if error is None:
+        return True
+    error.message += (
+        ". Failed to validate Action server response from API, make sure your response from the Action "
+        f"endpoint is valid. For more information about the format visit {DOCS_BASE_URL}/custom-actions"
+    )
+    raise error
+
+
+def install() -> None:
+    from rasa.core.actions.action import RemoteAction
+
+    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+
+
+def main(argv: list[str] | None = None) -> None:
+    install()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = ["rasa", *(sys.argv[1:] if argv is None else argv)]
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
