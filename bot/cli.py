@@ -58,11 +58,11 @@ def _model_prepare(args: argparse.Namespace) -> int:
 
     try:
         path = build_model(Path(args.target))
-        onnx_dir = export_onnx(path)
+        graph = export_onnx(path)
     except (ModelPrepError, ExportError) as exc:
         print(f"model preparation failed: {exc}", file=sys.stderr)
         return 1
-    print(f"embedding model ready in {path} (ONNX graphs in {onnx_dir.relative_to(path)}/)")
+    print(f"embedding model ready in {path} (ONNX: {graph.relative_to(path)})")
     return 0
 
 

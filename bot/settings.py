@@ -22,10 +22,9 @@ class Settings(BaseSettings):
     rasa_url: str = "http://localhost:5005"
     # Threads the embedding (onnxruntime or torch) may use per process (see bot/knowledge/embedder.py).
     torch_threads: int = 1
-    # "onnx" / "onnx-int8": the graphs set-up exports (bot/knowledge/onnx_export.py); "torch":
-    # sentence-transformers in float32; "auto": "onnx" where the export exists. The index and the decision
-    # model belong to one backend: rebuild and refit after switching (docs/profile.md).
-    embedding_backend: Literal["auto", "onnx", "onnx-int8", "torch"] = "auto"
+    # "onnx": the graph set-up exports (bot/knowledge/onnx_export.py); "torch": sentence-transformers;
+    # "auto": "onnx" where the export exists. The index is built for one backend: rebuild after switching.
+    embedding_backend: Literal["auto", "onnx", "torch"] = "auto"
 
 
 @lru_cache(maxsize=1)

@@ -1,10 +1,10 @@
 """Sentence embeddings with the e5 prompt convention ("query: " / "passage: ").
 
-Backends for the same model: the float32 ONNX graph that set-up exports (onnxruntime; the default where it
-exists: torch's vectors, 16 ms a question instead of 36, and no torch in the process), its variant with int8
-word embeddings (less memory, a little less exact: bot/knowledge/onnx_export.py) and sentence-transformers
-on torch float32 (for a model folder without the export). The index records which one built it, so that
-questions are always embedded like the index they are compared with.
+Two backends for the same model: the ONNX graph that set-up exports (onnxruntime; the default where it
+exists: torch's vectors, 15 ms a question instead of 36, no torch in the process and half the memory:
+bot/knowledge/onnx_export.py) and sentence-transformers on torch (for a model folder without the export).
+The index records which one built it, so that questions are always embedded like the index they are
+compared with.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.knowledge.onnx_encoder import ONNX_FILES, RECORD_FILE
+from bot.knowledge.onnx_encoder import ONNX_FILE, RECORD_FILE
 from bot.knowledge.text import for_embedding
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = (*ONNX_FILES, "torch")
+BACKENDS = ("onnx", "torch")
 # Questions repeat (a press release sends many people with the same question; follow-ups embed the same
 # asked part again): about 1.5 KB a vector, so a few thousand cost a few MB.
 QUERY_CACHE_SIZE = 4096
@@ -40,10 +40,10 @@ def backend_of(model: str) -> str:
 
     chosen = get_settings().embedding_backend
     if chosen == "auto":
-        return "onnx" if (Path(model) / ONNX_FILES["onnx"]).is_file() else "torch"
-    if chosen in ONNX_FILES and not (Path(model) / ONNX_FILES[chosen]).is_file():
+        return "onnx" if (Path(model) / ONNX_FILE).is_file() else "torch"
+    if chosen == "onnx" and not (Path(model) / ONNX_FILE).is_file():
         raise EmbeddingBackendError(
-            f"RIS3_EMBEDDING_BACKEND={chosen}, but {Path(model) / ONNX_FILES[chosen]} is missing: run `make setup`"
+            f"RIS3_EMBEDDING_BACKEND=onnx, but {Path(model) / ONNX_FILE} is missing: run `make setup`"
         )
     return chosen
 
@@ -73,10 +73,10 @@ class Embedder:
     def __init__(self, model: str, threads: int = 1, backend: str | None = None) -> None:
         self.name = model
         self.backend = backend or backend_of(model)
-        if self.backend in ONNX_FILES:
+        if self.backend == "onnx":
             from bot.knowledge.onnx_encoder import OnnxEncoder
 
-            self._encode_texts = OnnxEncoder(model, ONNX_FILES[self.backend], threads=threads).encode
+            self._encode_texts = OnnxEncoder(model, threads=threads).encode
         elif self.backend == "torch":
             self._encode_texts = _torch_encoder(model, threads)
         else:
@@ -117,7 +117,7 @@ def model_identity(model: str) -> str:
     if not manifest.is_file():
         return model
     identity = f"{Path(model).name}:{hashlib.sha256(manifest.read_bytes()).hexdigest()[:16]}"
-    if backend in ONNX_FILES:
+    if backend == "onnx":
         record = Path(model) / RECORD_FILE
         recipe = hashlib.sha256(record.read_bytes()).hexdigest()[:8] if record.is_file() else "unrecorded"
         return f"{identity}:{backend}-{recipe}"

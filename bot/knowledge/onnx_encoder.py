@@ -1,4 +1,4 @@
-"""Sentence vectors from the ONNX graphs that set-up exports (bot/knowledge/onnx_export.py).
+"""Sentence vectors from the ONNX graph that set-up exports (bot/knowledge/onnx_export.py).
 
 Only onnxruntime, the tokenizers library and numpy: the servers that embed questions never import torch.
 The graph pools and normalises itself; this module tokenises, pads a batch and runs it.
@@ -11,9 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-# Per backend (RIS3_EMBEDDING_BACKEND): float32, the default, and int8 word embeddings (less memory, a little
-# less exact). See onnx_export.py.
-ONNX_FILES = {"onnx": Path("onnx") / "model.onnx", "onnx-int8": Path("onnx") / "model_qint8.onnx"}
+ONNX_FILE = Path("onnx") / "model.onnx"
+WEIGHTS_FILE = Path("onnx") / "model.onnx.data"  # named inside the graph: it stays beside it
 RECORD_FILE = Path("onnx") / "export.json"
 DEFAULT_MAX_TOKENS = 512
 
@@ -28,7 +27,7 @@ def _max_tokens(model_dir: Path) -> int:
 
 
 class OnnxEncoder:
-    def __init__(self, model_dir: Path | str, path: Path, threads: int = 1) -> None:
+    def __init__(self, model_dir: Path | str, path: Path = ONNX_FILE, threads: int = 1) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 

@@ -1,23 +1,20 @@
-"""Set-up step: the embedding model as ONNX graphs, for the servers to embed without torch.
+"""Set-up step: the embedding model as an ONNX graph, for the servers to embed without torch.
 
-Two files from the model folder that model_prep builds, each one graph that includes e5's mean pooling and
-the L2 normalisation, so that the runtime (bot/knowledge/onnx_encoder.py) only tokenises and runs it.
-Measured on the 2-core machine (docs/profile.md):
+One graph from the model folder that model_prep builds, including e5's mean pooling and the L2
+normalisation, so that the runtime (bot/knowledge/onnx_encoder.py) only tokenises and runs it:
+`onnx/model.onnx` with its float32 weights beside it in `onnx/model.onnx.data`. Measured on the 2-core
+machine (docs/profile.md): the vectors of sentence-transformers on torch (cosine 0.99999; the refitted
+decision model is the same), one question in about 15 ms against torch's 36 ms on one thread, no torch in
+the servers, and about 450 MB resident for the process instead of 800 with the weights inside the graph file
+(onnxruntime maps an external weights file instead of copying it, and only the word-embedding rows of tokens
+in use are read).
 
-- `onnx/model.onnx`, float32, the default: the vectors of sentence-transformers on torch (cosine 0.99999;
-  the refitted decision model is the same, the FAQ suite's answers are unchanged), one question in about
-  16 ms against torch's 36 ms on one thread, and no torch in the servers.
-- `onnx/model_qint8.onnx` (RIS3_EMBEDDING_BACKEND=onnx-int8): the word embeddings (250,000 x 384, four
-  fifths of the weights) stored as int8 rows by onnxruntime's dynamic quantisation, per row; 173 MB instead of
-  470 and about 300 MB less resident memory per process, as fast. Cosine 0.9999 on average, 0.9989 at worst,
-  but the refitted decision model answered 3 of 52 answerable held-out English questions fewer (none wrong).
-  Quantising the weight matrices too (as sentence-transformers' int8 export does) made a question 6 ms faster
-  but the decision model got a held-out question wrong: not offered.
-
-The optimum exporter that sentence-transformers' ONNX backend uses would need transformers < 4.58, older
-than the one pinned here, so the graph is exported with torch.onnx directly. The files are rebuilt when the
-model folder or this recipe changes (`export.json` records both). Needs torch and onnx, which only set-up
-uses.
+int8 dynamic quantisation was measured and is not used: quantising the weight matrices made a question
+6 ms faster but moved the calibrated thresholds, and the refitted decision model got a held-out question
+wrong; int8 word embeddings alone cost three held-out English answers for no time saved.
+sentence-transformers' own ONNX export (optimum-onnx) requires transformers < 4.58, older than the one pinned
+here, so the graph is exported with torch.onnx directly. The files are rebuilt when the model folder or this
+recipe changes (`export.json` records both). Needs torch and onnx, which only set-up uses.
 """
 
 from __future__ import annotations
@@ -32,7 +29,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from bot.knowledge.onnx_encoder import ONNX_FILES, RECORD_FILE
+from bot.knowledge.onnx_encoder import ONNX_FILE, RECORD_FILE, WEIGHTS_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +39,10 @@ RECIPE: dict[str, Any] = {
     "opset": 17,
     "pooling": "mean",
     "normalize": True,
-    "onnx-int8": {"kind": "dynamic", "weight_type": "QInt8", "per_channel": True, "ops": ["Gather"]},
+    "weights": "external",
 }
-# How close each file's vectors must stay to torch's float32 (cosine) on the check sentences, or set-up fails.
-MIN_COSINE = {"onnx": 0.9999, "onnx-int8": 0.995}
+# How close the graph's vectors must stay to torch's (cosine) on the check sentences, or set-up fails.
+MIN_COSINE = 0.9999
 CHECK_SENTENCES = (
     "query: What are the priorities of the strategy?",
     "query: Kuka on projektipäällikkö?",
@@ -55,14 +52,6 @@ CHECK_SENTENCES = (
 
 class ExportError(RuntimeError):
     pass
-
-
-class _NoPreprocessingAdvice(logging.Filter):
-    """onnxruntime's quantiser advises shape pre-processing on the root logger, in every set-up's output; the
-    result is checked against float32 instead (_check)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "pre-processing before quantization" not in record.getMessage()
 
 
 def wanted_record(model_dir: Path) -> dict[str, Any]:
@@ -76,7 +65,7 @@ def is_up_to_date(model_dir: Path) -> bool:
         record = json.loads((model_dir / RECORD_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return record == wanted_record(model_dir) and all((model_dir / f).is_file() for f in ONNX_FILES.values())
+    return record == wanted_record(model_dir) and all((model_dir / f).is_file() for f in (ONNX_FILE, WEIGHTS_FILE))
 
 
 def _export_float(model_dir: Path, out: Path) -> None:
@@ -131,44 +120,45 @@ def _check(reference: Any, model_dir: Path, graph: Path) -> float:
     return float((expected * got).sum(axis=1).min())
 
 
+def _move_weights_out(graph: Path, out: Path) -> None:
+    """The graph at `out` with its weights in one file beside it (WEIGHTS_FILE's name)."""
+    import onnx
+
+    model = onnx.load(str(graph))
+    onnx.save_model(
+        model, str(out), save_as_external_data=True, all_tensors_to_one_file=True, location=WEIGHTS_FILE.name,
+        size_threshold=1024,
+    )
+
+
 def export_onnx(model_dir: Path) -> Path:
-    """Writes <model_dir>/onnx/ (both files) unless up to date; returns the folder."""
+    """Writes <model_dir>/onnx/ unless it is up to date; returns the graph's path."""
     model_dir = Path(model_dir).absolute()
-    folder = model_dir / RECORD_FILE.parent
+    target = model_dir / ONNX_FILE
     if is_up_to_date(model_dir):
-        logger.info("ONNX models in %s are up to date", folder)
-        return folder
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+        logger.info("ONNX model %s is up to date", target)
+        return target
+    from sentence_transformers import SentenceTransformer
 
     started = time.monotonic()
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".export-", dir=folder) as tmp:
-        built = {backend: Path(tmp) / path.name for backend, path in ONNX_FILES.items()}
-        _export_float(model_dir, built["onnx"])
-        advice = _NoPreprocessingAdvice()
-        logging.getLogger().addFilter(advice)
-        try:
-            # The word embeddings alone: a row is looked up, not multiplied, so int8 rows change the vectors
-            # least. The float graph itself is the default.
-            quantize_dynamic(
-                str(built["onnx"]), str(built["onnx-int8"]), weight_type=QuantType.QInt8, per_channel=True,
-                op_types_to_quantize=["Gather"],
-            )
-        finally:
-            logging.getLogger().removeFilter(advice)
-        from sentence_transformers import SentenceTransformer
-
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".export-", dir=target.parent) as tmp:
+        single, graph = Path(tmp) / "single.onnx", Path(tmp) / ONNX_FILE.name
+        _export_float(model_dir, single)
+        _move_weights_out(single, graph)
         reference = SentenceTransformer(str(model_dir), device="cpu")
-        for backend, path in built.items():
-            cosine = _check(reference, model_dir, path)
-            if cosine < MIN_COSINE[backend]:
-                raise ExportError(f"{path.name}: its vectors drift too far from torch's (cosine {cosine:.4f})")
-            logger.info("%s: cosine to torch float32 >= %.4f", path.name, cosine)
-        for backend, path in built.items():
-            os.replace(path, model_dir / ONNX_FILES[backend])
+        cosine = _check(reference, model_dir, graph)
+        if cosine < MIN_COSINE:
+            raise ExportError(f"the ONNX graph's vectors differ from torch's (cosine {cosine:.5f})")
+        # onnx writes the weights for its user only; the rest of the model folder is readable like any
+        # installed file (a container's server runs under another account than the build).
+        (Path(tmp) / WEIGHTS_FILE.name).chmod(0o644)
+        # The graph names its weights file: both move, the weights first.
+        os.replace(Path(tmp) / WEIGHTS_FILE.name, model_dir / WEIGHTS_FILE)
+        os.replace(graph, target)
     # Last: a record names finished files only.
-    record_tmp = folder / f".{RECORD_FILE.name}.tmp"
+    record_tmp = target.parent / f".{RECORD_FILE.name}.tmp"
     record_tmp.write_text(json.dumps(wanted_record(model_dir), indent=2) + "\n", encoding="utf-8")
     os.replace(record_tmp, model_dir / RECORD_FILE)
-    logger.info("ONNX models exported in %.1f s", time.monotonic() - started)
-    return folder
+    logger.info("ONNX model exported in %.1f s (cosine to torch >= %.5f)", time.monotonic() - started, cosine)
+    return target
