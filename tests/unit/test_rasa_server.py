@@ -1,6 +1,6 @@
-"""bot.rasa_server: Rasa's command with the action reply checked by a compiled validator. Run in the Rasa
-runtime (Python 3.10), where Rasa is: every reply must be accepted or refused exactly as Rasa's own check
-does, with the same error."""
+"""bot.rasa_server: Rasa's command with the action reply checked by a compiled validator and event classes
+looked up in a table. Run in the Rasa runtime (Python 3.10), where Rasa is: every reply must be accepted or
+refused exactly as Rasa's own check does, with the same error, and every event name resolved alike."""
 
 from __future__ import annotations
 
@@ -14,10 +14,15 @@ import json
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
+from rasa.shared.core.events import Event
+from rasa.shared.utils.common import all_subclasses
+
 original = RemoteAction._validate_action_result
+original_resolve = Event.resolve_by_type
 from bot import rasa_server
 rasa_server.install()
 patched = RemoteAction._validate_action_result
+patched_resolve = Event.resolve_by_type
 action = RemoteAction("action_answer", None)
 
 cases = [
@@ -37,8 +42,22 @@ def outcome(method, case):
     except ValidationError as error:
         return ["refused", error.message]
 
+def resolved(method, name, default=None):
+    try:
+        return repr(method(name, default))
+    except ValueError as error:
+        return str(error)
+
+names = sorted({c.type_name for c in all_subclasses(Event)} | {"topic", "no_such_event", ""})
 print(json.dumps({
-    "installed": patched is rasa_server._validate_action_result and original is not patched,
+    "installed": patched is rasa_server._validate_action_result and original is not patched
+    and patched_resolve is rasa_server._resolve_event_type,
+    "events_resolved_differently": [
+        [name, resolved(original_resolve, name), resolved(patched_resolve, name)] for name in names
+        if resolved(original_resolve, name) != resolved(patched_resolve, name)
+        or resolved(original_resolve, name, Event) != resolved(patched_resolve, name, Event)
+    ],
+    "event_names": len(names),
     "same": [outcome(original, c) == outcome(patched, c) for c in cases],
     "refused": [outcome(patched, c)[0] == "refused" for c in cases],
 }))
@@ -53,6 +72,7 @@ def test_the_compiled_validator_accepts_and_refuses_as_rasa_does() -> None:
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["installed"]
     assert all(result["same"]), result
+    assert result["event_names"] > 20 and result["events_resolved_differently"] == []
     assert result["refused"] == [False, False, False, True, True, True, True, True]
 
 
