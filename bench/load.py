@@ -129,7 +129,15 @@ class Bench:
             "RIS3_WIDGET_ALLOWED_ORIGINS": "http://localhost:*",
             **self.limits(),
         }
-        self.ours = BotProcesses(env=env).start()
+        bot = BotProcesses(env=env)
+        if self.args.endpoints is not None:
+            # Another tracker and lock store (several Rasa workers need a shared lock store); the file names
+            # this instance's action server through ${RIS3_BENCH_ACTION_URL}.
+            bot.endpoints = self.args.endpoints
+            env["RIS3_BENCH_ACTION_URL"] = f"http://127.0.0.1:{bot.action_port}/webhook"
+        if self.args.rasa_workers > 1:
+            env["SANIC_WORKERS"] = str(self.args.rasa_workers)
+        self.ours = bot.start()
         return self.ours
 
     async def start_default_bot(self) -> None:
@@ -528,6 +536,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep-rate-limits", action="store_true",
                         help="run our bot with its default rate limits instead of high ones")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--endpoints", type=Path,
+                        help="our Rasa server's endpoints file (e.g. bench/endpoints-workers.yml: PostgreSQL, Redis)")
+    parser.add_argument("--rasa-workers", type=int, default=1,
+                        help="Sanic workers of our Rasa server (SANIC_WORKERS; Rasa needs a shared lock store)")
     args = parser.parse_args(argv)
     args.transports = list(TRANSPORTS) if "both" in args.transports else list(dict.fromkeys(args.transports))
     if args.soak:
