@@ -115,7 +115,8 @@ def start(repeat_first: str) -> tuple[BotProcesses, ActionProxy, dict[str, float
     endpoints.write_text(
         f'action_endpoint:\n  url: "{proxy.url}/webhook"\n'
         "  headers:\n    Authorization: Bearer ${RIS3_ACTION_TOKEN}\n"
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{bot.workdir / "tracker.db"}"\n'
+        f'tracker_store:\n  type: bot.tracker_store.WalSQLTrackerStore\n  dialect: "sqlite"\n'
+        f'  db: "{bot.workdir / "tracker.db"}"\n'
     )
     bot.endpoints = endpoints
     timings: dict[str, float] = {}

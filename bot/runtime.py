@@ -157,7 +157,8 @@ class BotProcesses:
             endpoints.write_text(
                 f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
                 '  headers:\n    Authorization: Bearer ${RIS3_ACTION_TOKEN}\n'
-                f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{self.workdir / "tracker.db"}"\n'
+                f'tracker_store:\n  type: bot.tracker_store.WalSQLTrackerStore\n  dialect: "sqlite"\n'
+                f'  db: "{self.workdir / "tracker.db"}"\n'
             )
         if "actions" in self.parts:
             self._spawn(
