@@ -211,6 +211,16 @@ class BotProcesses:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # its own process group: the server and its Sanic workers
         process.wait()
+        # The workers die a moment after the server: until they are gone their listening sockets may still
+        # take a connection and then drop it, which a caller timing "after the kill" would count as a
+        # message sent to a dead server.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.01)
         return [str(a) for a in process.args]  # type: ignore[union-attr]
 
     def restart(self, name: str, args: list[str], timeout: float = 240.0) -> None:
