@@ -59,18 +59,6 @@ def post(url: str, payload: dict[str, object]) -> tuple[float, bytes]:
     return time.perf_counter() - started, body
 
 
-def wait_for(url: str, timeout: float = 240.0) -> float:
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return time.perf_counter() - started
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"{url} did not answer within {timeout:.0f} s")
-
-
 def ms(values: list[float]) -> str:
     return f"{1000 * statistics.median(values):6.1f}" if values else "     -"
 
@@ -111,25 +99,18 @@ def first_knowledge_answer(bot: BotProcesses, question: str, timeout: float = 24
 def start(repeat_first: str) -> tuple[BotProcesses, ActionProxy, dict[str, float]]:
     bot = BotProcesses()
     proxy = ActionProxy(f"http://127.0.0.1:{bot.action_port}").start()
-    endpoints = bot.workdir / "endpoints-profile.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "{proxy.url}/webhook"\n'
-        "  headers:\n    Authorization: Bearer ${RIS3_ACTION_TOKEN}\n"
-        f'tracker_store:\n  type: bot.tracker_store.WalSQLTrackerStore\n  dialect: "sqlite"\n'
-        f'  db: "{bot.workdir / "tracker.db"}"\n'
-    )
-    bot.endpoints = endpoints
+    bot.action_url = f"{proxy.url}/webhook"
     timings: dict[str, float] = {}
     # One server at a time, so that each start-up is timed without the other's competing for the CPU.
     bot.parts = ("actions",)
     bot.launch()
     launched = time.perf_counter()
-    timings["action server /health"] = wait_for(f"http://127.0.0.1:{bot.action_port}/health")
+    timings["action server /health"] = bot.wait_ready().started_seconds
     timings["action server answers"] = first_knowledge_answer(bot, repeat_first) - launched
     bot.parts = ("rasa",)
     started = time.perf_counter()
     bot.launch()
-    timings["rasa /status"] = wait_for(bot.api_url("/status"))
+    timings["rasa /status"] = bot.wait_ready().started_seconds  # from Rasa's launch; the actions are up
     post(f"{bot.url}/webhooks/rest/webhook", {"sender": "profile-first", "message": repeat_first})
     timings["rasa first answer"] = time.perf_counter() - started
     bot.parts = ("actions", "rasa")

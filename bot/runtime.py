@@ -84,6 +84,9 @@ class BotProcesses:
     # The caller's endpoints file (PostgreSQL tracker store, Redis lock store, action servers behind a
     # balancer) in place of the one written into the workdir (SQLite, this instance's action server).
     endpoints: Path | None = None
+    # Where the written endpoints file sends Rasa's action calls (a recording proxy in front of the action
+    # server); default this instance's action server.
+    action_url: str | None = None
 
     @property
     def handoff_database_url(self) -> str:
@@ -154,8 +157,9 @@ class BotProcesses:
         endpoints = self.endpoints
         if endpoints is None:
             endpoints = self.workdir / "endpoints.yml"
+            action_url = self.action_url or f"http://127.0.0.1:{self.action_port}/webhook"
             endpoints.write_text(
-                f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
+                f'action_endpoint:\n  url: "{action_url}"\n'
                 '  headers:\n    Authorization: Bearer ${RIS3_ACTION_TOKEN}\n'
                 f'tracker_store:\n  type: bot.tracker_store.WalSQLTrackerStore\n  dialect: "sqlite"\n'
                 f'  db: "{self.workdir / "tracker.db"}"\n'

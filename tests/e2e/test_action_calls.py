@@ -18,13 +18,7 @@ from tests.e2e.action_proxy import ActionProxy
 @pytest.fixture(scope="module")
 def counted(bot_stack: BotProcesses) -> Iterator[tuple[str, ActionProxy]]:
     proxy = ActionProxy(f"http://127.0.0.1:{bot_stack.action_port}").start()
-    rasa = BotProcesses(parts=("rasa",), action_token=bot_stack.action_token)
-    rasa.endpoints = rasa.workdir / "endpoints.yml"
-    rasa.endpoints.write_text(
-        f'action_endpoint:\n  url: "{proxy.url}/webhook"\n'
-        "  headers:\n    Authorization: Bearer ${RIS3_ACTION_TOKEN}\n"
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{rasa.workdir / "tracker.db"}"\n'
-    )
+    rasa = BotProcesses(parts=("rasa",), action_token=bot_stack.action_token, action_url=f"{proxy.url}/webhook")
     try:
         rasa.start()
         post_message(rasa.url, "warm-up", "what is smart specialisation?")

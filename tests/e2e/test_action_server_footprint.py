@@ -5,21 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.proc_stats import tree
 from bot.runtime import BotProcesses
 from tests.conftest import post_message
-
-
-def _group(leader: int) -> list[int]:
-    """The server and its Sanic workers: its own process group (bot.runtime starts it in a new session)."""
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone meanwhile
-        if int(fields[2]) == leader:  # pgrp
-            members.append(int(stat.parent.name))
-    return members
 
 
 def _libraries(pid: int) -> set[str]:
@@ -33,7 +21,7 @@ def _libraries(pid: int) -> set[str]:
 def test_the_action_server_answers_without_torch(bot_stack: BotProcesses) -> None:
     reply = " ".join(m.get("text") or "" for m in post_message(bot_stack.url, "footprint", "What are the priorities?"))
     assert "logistics" in reply.lower()  # a knowledge answer, so the embedding model is loaded
-    members = _group(bot_stack.processes["actions"].pid)
+    members = tree(bot_stack.processes["actions"].pid)  # the server and its Sanic workers
     assert len(members) >= 2, "the server and its worker"
     loaded = set().union(*(_libraries(pid) for pid in members))
     assert any(name.startswith("libonnxruntime") or "onnxruntime_pybind" in name for name in loaded)
