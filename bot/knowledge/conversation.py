@@ -104,9 +104,6 @@ def answer_turn(
     if resolution.kind in ("choose", "what_else"):
         return Turn(resolution.kind, options=resolution.options, how=resolution.how)
 
-    # Only the asked part: "we are preparing our plan for the next years, so I would like to know which
-    # themes…" names a time in its context, not in its question.
-    asked = asked_part(text)
     original = retriever.decide(text, intent, intent_confidence, context_topic)
     # Only the asked part: "we are preparing our plan for the next years, so I would like to know which
     # themes…" names a time in its context, not in its question.
