@@ -161,7 +161,7 @@ class BotProcesses:
             endpoints.write_text(
                 f'action_endpoint:\n  url: "{action_url}"\n'
                 '  headers:\n    Authorization: Bearer ${RIS3_ACTION_TOKEN}\n'
-                f'tracker_store:\n  type: bot.tracker_store.WalSQLTrackerStore\n  dialect: "sqlite"\n'
+                f'tracker_store:\n  type: bot.tracker_store.LeanSQLTrackerStore\n  dialect: "sqlite"\n'
                 f'  db: "{self.workdir / "tracker.db"}"\n'
             )
         if "actions" in self.parts:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.gc_freeze import freeze_loaded_objects
 from bot.knowledge.calibration import DecisionModel
 from bot.knowledge.index import REBUILD_HINT, IndexNotReady, KnowledgeIndex, expected_manifest, load_index
 from bot.knowledge.retrieval import Retriever
@@ -203,5 +204,7 @@ def warm_up_in_background() -> None:
             get_service()
         except Exception:  # the first request reports the same failure to the user and the log
             logger.exception("loading the knowledge failed")
+            return
+        freeze_loaded_objects("action server")
 
     threading.Thread(target=load, name="knowledge-warm-up", daemon=True).start()

@@ -1,0 +1,29 @@
+"""Keeping the servers' start-up objects out of Python's full garbage collections.
+
+A loaded Rasa server holds millions of objects (TensorFlow's and Rasa's modules, the model, the domain);
+every full collection walks them all while the event loop stands still. Measured on this machine under load
+(20 users sending without pause, docs/profile.md): Rasa's full collections took 76–257 ms each, the action
+server's about 100 ms, every user's message waiting meanwhile; they set the 99th percentile. These objects
+live as long as the process, so once the server has loaded they are moved out of the collector's sight
+(`gc.freeze`); the collections then see only what came after. Garbage made before is collected first.
+
+Runs in both runtimes (Python 3.10 and 3.11).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+
+logger = logging.getLogger(__name__)
+
+
+def freeze_loaded_objects(what: str) -> None:
+    started = time.perf_counter()
+    gc.collect()
+    gc.freeze()
+    logger.info(
+        "%s: %d objects loaded at start-up kept out of garbage collections (%.0f ms)",
+        what, gc.get_freeze_count(), (time.perf_counter() - started) * 1000,
+    )
