@@ -292,6 +292,9 @@ class Bench:
             rows += [(f"default {t}", s) for t, s in result["default"]["transports"].items()]
         for line in report.series_table(rows):
             print(line)
+        for label, s in rows:
+            if label.startswith("RIS3"):
+                print(report.kinds_line(label, s))
         socket = result["RIS3"]["transports"].get("socketio")
         if socket:
             print(f"  socket.io connect + session: p50 {report._ms(socket['connect_p50_ms'])} ms, "
@@ -328,6 +331,11 @@ class Bench:
                 "p95": report.ratio(ours["p95_ms"], theirs["p95_ms"]),
                 "p99": report.ratio(ours["p99_ms"], theirs["p99_ms"]),
                 "throughput": report.ratio(ours["throughput"], theirs["throughput"]),
+                # the one-user target is for knowledge answers, against the default bot's messages
+                "questions p50": report.ratio(
+                    ours["by_kind"].get("question", {}).get("p50_ms", math.nan), theirs["p50_ms"]),
+                "questions p95": report.ratio(
+                    ours["by_kind"].get("question", {}).get("p95_ms", math.nan), theirs["p95_ms"]),
                 "peak RSS rasa": report.ratio(
                     our_p["RIS3 rasa"]["peak_rss_mb"], their_p["default rasa"]["peak_rss_mb"]),
                 "peak RSS rasa+actions": report.ratio(

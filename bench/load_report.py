@@ -37,6 +37,14 @@ def series_summary(series: Series, wall: float) -> dict[str, Any]:
         "connect_p50_ms": percentile([1000 * s for s in series.connects], 0.50),
         "connect_p95_ms": percentile([1000 * s for s in series.connects], 0.95),
         "late_parts": series.late_parts,
+        "by_kind": {
+            kind: {
+                "replies": len(values),
+                "p50_ms": percentile([1000 * v for v in values], 0.50),
+                "p95_ms": percentile([1000 * v for v in values], 0.95),
+            }
+            for kind, values in sorted(series.by_kind.items())
+        },
     }
 
 
@@ -86,6 +94,12 @@ def series_table(rows: list[tuple[str, dict[str, Any]]]) -> list[str]:
             f"{_ms(s['p99_ms']):>7} {_ms(s['max_ms']):>7} {errors:6d} {s['conversations']:>15d} ({s['finished']})"
         )
     return lines
+
+
+def kinds_line(label: str, s: dict[str, Any]) -> str:
+    """p50/p95 per kind of message: a knowledge question costs more than a greeting."""
+    parts = [f"{kind} {k['replies']}: {_ms(k['p50_ms'])}/{_ms(k['p95_ms'])}" for kind, k in s["by_kind"].items()]
+    return f"  {label} by kind (replies: p50/p95 ms): " + ", ".join(parts)
 
 
 def process_table(rows: list[tuple[str, dict[str, Any]]]) -> list[str]:

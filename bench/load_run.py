@@ -41,6 +41,7 @@ class Series:
     """What the users of one bot over one transport measured."""
 
     latencies: list[tuple[float, float]] = field(default_factory=list)  # (time received, seconds)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)  # seconds per kind of step (question, …)
     connects: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)  # one message per error kind, for the report
@@ -143,6 +144,7 @@ class Load:
                 series.messages += 1
                 reply = await conversation.send(text, step)
                 series.latencies.append((time.perf_counter(), reply.latency))
+                series.by_kind.setdefault(step.kind, []).append(reply.latency)
                 check(step, reply)
                 previous = reply
         except Failure as failure:

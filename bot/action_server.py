@@ -42,6 +42,9 @@ OPEN_PATHS = frozenset({"/health"})  # for wait loops and load balancers; says n
 
 def create_app(actions_package: str, token: str) -> Sanic:
     """rasa-sdk's app (module level: Sanic's AppLoader builds it again in each worker) behind the token."""
+    # Here, not only in main(): a worker is a fresh process, and without this its INFO lines (the knowledge
+    # loaded, an index switched) were dropped.
+    utils.configure_colored_logging("INFO")
     executor = ActionExecutor()
     executor.register_package(actions_package)
     # No CORS: only Rasa, a server, calls this; a browser page has no business here.
@@ -76,7 +79,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=os.environ.get(HOST_ENV) or DEFAULT_HOST)
     args = parser.parse_args(argv)
     token = read_token()
-    utils.configure_colored_logging("INFO")
     utils.update_sanic_log_level()
     loader = AppLoader(factory=partial(create_app, args.actions, token))
     app = loader.load()

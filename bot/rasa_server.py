@@ -10,8 +10,13 @@ Measured with py-spy on this machine (docs/profile.md):
 - Turning each stored event back into an object (the whole conversation, on every message) looks its class
   up by walking every subclass of `Event`: 5 % of the server's time. Here the classes are looked up in a
   table made once (and again for a name it does not know), with Rasa's answers for unknown names.
-- Python's full garbage collections walked every object of the loaded server (76–257 ms each under load,
-  every message waiting): once the model is loaded its objects are frozen out of them (bot/gc_freeze.py).
+- Loading the NLU's LogisticRegressionClassifier imports skops, whose first import lists every scikit-learn
+  estimator to trust (`sklearn.utils.all_estimators`, importing all of scikit-learn): 3.6 s of a 12 s start.
+  The only estimator that component stores is LogisticRegression, so here skops is imported trusting that
+  one: the saved classifier loads as before, and a file holding any other estimator is refused.
+- Python's garbage collector ran 1.2 s of full collections while the server started (each walking every
+  object loaded so far, 40–270 ms apiece): `run` starts with it off; once the model is loaded the loaded
+  objects are frozen out of later collections and it is turned on (bot/gc_freeze.py).
 
 Everything else is Rasa's command line unchanged (`rasa run`, `rasa shell`, `rasa train`, …).
 Runs in the Rasa runtime (Python 3.10).
@@ -20,6 +25,7 @@ Runs in the Rasa runtime (Python 3.10).
 from __future__ import annotations
 
 import functools
+import gc
 import sys
 from typing import Any
 
@@ -82,11 +88,26 @@ def _freezing_after(load_agent: Any) -> Any:
     async def load_agent_on_start(*args: Any, **kwargs: Any) -> Any:
         from bot.gc_freeze import freeze_loaded_objects
 
-        agent = await load_agent(*args, **kwargs)
-        freeze_loaded_objects("Rasa server")
-        return agent
+        try:
+            return await load_agent(*args, **kwargs)
+        finally:
+            freeze_loaded_objects("Rasa server")
 
     return load_agent_on_start
+
+
+def _import_skops_trusting_the_classifier_only() -> None:
+    """Imports skops.io with LogisticRegression as the only scikit-learn estimator it trusts by default."""
+    import sklearn.utils
+    from sklearn.linear_model import LogisticRegression
+
+    every_estimator = sklearn.utils.all_estimators
+    # skops.io._trusted_types calls it once, at import, through the name it imports from sklearn.utils
+    sklearn.utils.all_estimators = lambda *_, **__: [("LogisticRegression", LogisticRegression)]
+    try:
+        import skops.io  # noqa: F401
+    finally:
+        sklearn.utils.all_estimators = every_estimator
 
 
 def install() -> None:
@@ -101,10 +122,14 @@ def install() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["run"]:
+        gc.disable()  # until the model is loaded (see above); Rasa's imports come first
+        _import_skops_trusting_the_classifier_only()
     install()
     from rasa.__main__ import main as rasa_main
 
-    sys.argv = ["rasa", *(sys.argv[1:] if argv is None else argv)]
+    sys.argv = ["rasa", *arguments]
     rasa_main()
 
 

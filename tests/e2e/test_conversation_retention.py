@@ -4,7 +4,6 @@ Rasa made), through the function, the command and the back office's daily purge.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sqlite3
 import time
 import uuid
@@ -40,7 +39,9 @@ def tracker_copy(bot_stack: BotProcesses, tmp_path: Path) -> tuple[Path, str]:
     post_message(bot_stack.url, sender, "I'd like to talk to a real person")
     post_message(bot_stack.url, sender, "Aino Esimerkki")
     copy = tmp_path / "tracker.db"
-    shutil.copy(bot_stack.workdir / "tracker.db", copy)
+    # SQLite's backup, not a file copy: the last turns may still be in the write-ahead log beside the file
+    with sqlite3.connect(bot_stack.workdir / "tracker.db") as live, sqlite3.connect(copy) as target:
+        live.backup(target)
     conversation = f"rest:{sender}"  # the REST channel's namespace (bot/channels/conversation_ids.py)
     assert conversation in senders(copy)
     return copy, conversation

@@ -95,7 +95,7 @@ def endpoints(tracker_db: str, actions_url: str, lock_prefix: str, lock_store: s
   headers:
     Authorization: Bearer ${{RIS3_ACTION_TOKEN}}
 tracker_store:
-  type: SQL
+  type: bot.tracker_store.LeanSQLTrackerStore
   dialect: "postgresql"
   url: "{pg.host or "127.0.0.1"}"
   port: {pg.port or 5432}

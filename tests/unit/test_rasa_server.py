@@ -83,3 +83,46 @@ def test_it_is_rasas_command_line() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Rasa Version" in done.stdout and "3.6" in done.stdout
+
+
+SKOPS_PROBE = r"""
+import json, sys, tempfile
+from pathlib import Path
+import sklearn.utils
+from sklearn.linear_model import LogisticRegression
+from sklearn.tree import DecisionTreeClassifier
+every_estimator = sklearn.utils.all_estimators
+from bot import rasa_server
+rasa_server._import_skops_trusting_the_classifier_only()
+import skops.io as sio
+from skops.io import _trusted_types
+
+folder = Path(tempfile.mkdtemp())
+def untrusted(estimator):
+    path = folder / (type(estimator).__name__ + ".skops")
+    sio.dump(estimator.fit([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [0.9, 0.1]], [0, 1, 0, 1]), path)
+    found = sio.get_untrusted_types(file=path)
+    loaded = sio.load(path, trusted=found) if not found else None
+    return found, None if loaded is None else loaded.predict([[1.0, 0.0]]).tolist()
+
+print(json.dumps({
+    "trusted": _trusted_types.SKLEARN_ESTIMATOR_TYPE_NAMES,
+    "restored": sklearn.utils.all_estimators is every_estimator,
+    "logistic": untrusted(LogisticRegression()),
+    "tree": untrusted(DecisionTreeClassifier()),
+}))
+"""
+
+
+def test_skops_trusts_the_nlu_classifier_and_no_other_estimator() -> None:
+    done = subprocess.run(
+        [str(RASA_VENV / "bin" / "python"), "-c", SKOPS_PROBE],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["trusted"] == ["sklearn.linear_model._logistic.LogisticRegression"]
+    assert result["restored"]
+    assert result["logistic"] == [[], [1]]  # nothing untrusted: Rasa loads it, and it predicts
+    found, predicted = result["tree"]
+    assert predicted is None and any("DecisionTreeClassifier" in name for name in found)  # Rasa refuses it
