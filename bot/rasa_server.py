@@ -31,22 +31,19 @@ from typing import Any
 
 
 @functools.lru_cache(maxsize=1)
-def _response_validator() -> Any:
-    from jsonschema.validators import validator_for
+def _reply_check() -> Any:
     from rasa.core.actions.action import RemoteAction
 
-    schema = RemoteAction.action_response_format_spec()
-    validator_class = validator_for(schema)
-    validator_class.check_schema(schema)  # what jsonschema.validate repeats on every call
-    return validator_class(schema)
+    from bot.action_reply_check import ReplyCheck
+
+    return ReplyCheck(RemoteAction.action_response_format_spec())
 
 
 def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
-    """RemoteAction._validate_action_result with the compiled validator; the same errors, the same message."""
-    from jsonschema import exceptions
+    """RemoteAction._validate_action_result: the same verdicts, the same errors and message, faster."""
     from rasa.shared.constants import DOCS_BASE_URL
 
-    error = exceptions.best_match(_response_validator().iter_errors(result))
+    error = _reply_check().error(result)
     if error is None:
         return True
     error.message += (
