@@ -121,7 +121,9 @@ def install() -> None:
 def main(argv: list[str] | None = None) -> None:
     arguments = sys.argv[1:] if argv is None else argv
     if arguments[:1] == ["run"]:
-        gc.disable()  # until the model is loaded (see above); Rasa's imports come first
+        # Until the model is loaded (see above); Rasa's imports come first. With several Sanic workers each
+        # worker turns it on after loading; the parent that only forks and waits keeps it off.
+        gc.disable()
         _import_skops_trusting_the_classifier_only()
     install()
     from rasa.__main__ import main as rasa_main

@@ -127,7 +127,7 @@ def _load(embedder: Any | None = None) -> KnowledgeService:
 
         embedder = Embedder(settings.embedding_model, threads=settings.torch_threads)
     retriever = Retriever(index, embedder, model=load_decision_model(settings.knowledge_dir, index))
-    # The first encode pays for lazy initialisation inside torch; do it now, not for a user.
+    # The first encode pays for lazy initialisation inside the runtime (onnxruntime or torch); do it now.
     retriever.rank("warm-up")
     return KnowledgeService(index, retriever, signature)
 
