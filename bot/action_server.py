@@ -30,6 +30,7 @@ from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
 from bot.bearer import bearer_matches
+from bot.http_framing.sanic_protocols import GuardedHttpProtocol
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,10 @@ def main(argv: list[str] | None = None) -> None:
     utils.update_sanic_log_level()
     loader = AppLoader(factory=partial(create_app, args.actions, token))
     app = loader.load()
-    app.prepare(host=args.host, port=args.port, workers=utils.number_of_sanic_workers())
+    # Sanic's own parser behind the framing check (docs/security.md, "The HTTP layer").
+    app.prepare(
+        host=args.host, port=args.port, workers=utils.number_of_sanic_workers(), protocol=GuardedHttpProtocol
+    )
     logger.info("action server on http://%s:%s (requests need the token)", args.host, args.port)
     Sanic.serve(primary=app, app_loader=loader)
 

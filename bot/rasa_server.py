@@ -18,6 +18,11 @@ Measured with py-spy on this machine (docs/profile.md):
   object loaded so far, 40–270 ms apiece): `run` starts with it off; once the model is loaded the loaded
   objects are frozen out of later collections and it is turned on (bot/gc_freeze.py).
 
+And one guard added: Sanic 21.12 (pinned by Rasa 3.6) reads request bodies with its own framing rules, and a
+request with `Content-Length: -1` sent its body reader into an endless loop that held the event loop and
+so every user. The server runs with Sanic's protocol behind bot/http_framing, which refuses any request whose
+framing is not valid HTTP/1.1 with a 400 before Sanic reads it (docs/security.md, "The HTTP layer").
+
 Everything else is Rasa's command line unchanged (`rasa run`, `rasa shell`, `rasa train`, …).
 Runs in the Rasa runtime (Python 3.10).
 """
@@ -107,10 +112,27 @@ def _import_skops_trusting_the_classifier_only() -> None:
         sklearn.utils.all_estimators = every_estimator
 
 
+def _guarding_framing(run: Any) -> Any:
+    """Sanic.run with the protocol Sanic would choose put behind the framing check."""
+
+    @functools.wraps(run)
+    def run_guarded(self: Any, *args: Any, protocol: Any = None, **kwargs: Any) -> Any:
+        from bot.http_framing.sanic_protocols import guarded
+
+        return run(self, *args, protocol=guarded(protocol, websocket=self.websocket_enabled), **kwargs)
+
+    run_guarded.guards_framing = True  # type: ignore[attr-defined]
+    return run_guarded
+
+
 def install() -> None:
     import rasa.core.run
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.core.events import Event
+    from sanic import Sanic
+
+    if not getattr(Sanic.run, "guards_framing", False):
+        Sanic.run = _guarding_framing(Sanic.run)  # type: ignore[method-assign]
 
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_event_type)  # type: ignore[method-assign]

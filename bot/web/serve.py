@@ -10,6 +10,7 @@ import warnings
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.http_framing.aiohttp_server import guarded_event_loop
 from bot.web.app import create_app
 from bot.web.config import WebSettings, describe_errors
 from bot.web.passwords import hash_password
@@ -31,7 +32,8 @@ def run(host: str | None = None, port: int | None = None) -> int:
     except SecretKeyError as exc:
         print(f"web: {exc}", file=sys.stderr)
         return 1
-    web.run_app(app, host=host, port=port)
+    # Every request's framing is checked before aiohttp reads it (docs/security.md, "The HTTP layer").
+    web.run_app(app, host=host, port=port, loop=guarded_event_loop())
     return 0
 
 
