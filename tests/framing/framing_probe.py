@@ -18,6 +18,7 @@ class Outcome:
     statuses: tuple[int, ...]  # the status codes of the responses read, in order
     closed: bool  # the server closed (or reset) the connection
     seconds: float
+    received: bytes = b""
 
     @property
     def refused(self) -> bool:
@@ -72,7 +73,7 @@ def send_raw(host: str, port: int, raw: bytes, wait: float = 2.0) -> Outcome:
                 closed = True
                 break
             received += chunk
-    return Outcome(_statuses(received), closed, time.monotonic() - started)
+    return Outcome(_statuses(received), closed, time.monotonic() - started, received)
 
 
 def drip(

@@ -22,8 +22,10 @@ import secrets
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +34,8 @@ import pytest
 from bot.handoff.store import HandoffStore
 from bot.runtime import BotProcesses
 from tests.e2e.test_web_chat import ChatSocket, conversation_of
+from tests.framing.framing_cases import BAD
+from tests.framing.framing_probe import send_raw
 from tests.scale.balancer import haproxy_binary
 from tests.scale.cluster import (
     LOCK_LIFETIME_SECONDS,
@@ -227,6 +231,48 @@ async def test_a_reply_for_a_page_that_moved_to_the_other_server_reaches_it(clus
         finally:
             await second.close()
         assert user_turns(cluster, conversation_of(session_id)) == ["who is the project manager?"]
+
+
+def test_bad_framing_through_the_balancer_is_refused_and_harms_no_server(
+    cluster: Cluster, record_property: Callable[[str, object], None]
+) -> None:
+    """Each framing case of tests/framing, alone and behind a valid request, sent to HAProxy: refused within
+    2 s (by HAProxy itself, or passed on and refused by the Rasa server's guard), another user answered
+    meanwhile, and both Rasa servers still answering after."""
+    address = urllib.parse.urlsplit(cluster.url)
+    host, port = address.hostname or "127.0.0.1", address.port
+    assert port is not None
+    valid = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    table: dict[str, str] = {}
+    problems: list[str] = []
+    for case in BAD:
+        for label, raw in ((case.name, case.raw), (f"{case.name} (pipelined)", valid + case.raw)):
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                sent = pool.submit(send_raw, host, port, raw, 2.0)
+                started = time.monotonic()
+                replies, _ = post(cluster.url, f"framing-{secrets.token_hex(4)}", "hello", timeout=5)
+                if not replies or time.monotonic() - started > 1.0:
+                    problems.append(f"{label}: another user waited {time.monotonic() - started:.2f} s")
+                outcome = sent.result(timeout=10)
+            # HAProxy refuses most cases itself; a few it rewrites into valid HTTP/1.1 (bare LF line ends,
+            # a folded header, an HTTP/2.0 request line) and passes on: those are answered as the valid
+            # requests they became. What must never happen: no answer, or a server error.
+            answered = bool(outcome.statuses) and all(status < 500 for status in outcome.statuses)
+            if not (outcome.refused or answered):
+                problems.append(f"{label}: {outcome.describe()}")
+            if b"bad request framing" in outcome.received:
+                who = "passed on, refused by the Rasa server's check"
+            elif outcome.refused:
+                who = "refused by HAProxy"
+            else:
+                who = "rewritten by HAProxy into a valid request and answered"
+            table[label] = f"{outcome.describe()} [{who}]"
+            print(f"| {label} | {table[label]} |")
+    for server in cluster.rasa:
+        replies, _ = post(server.url, f"framing-after-{secrets.token_hex(4)}", "hello", timeout=5)
+        assert replies, f"{cluster.name_of(server)} does not answer after the framing cases"
+    record_property("framing_via_balancer", table)
+    assert not problems, problems
 
 
 @dataclass
