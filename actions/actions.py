@@ -14,6 +14,7 @@ from actions.common import language_of, send_knowledge_unavailable
 from actions.group_chat import in_group_chat
 from actions.handoff import YES_NO
 from bot.knowledge.conversation import Turn, answer_turn
+from bot.knowledge.currency import today, with_status
 from bot.knowledge.followup import ConversationState
 from bot.knowledge.index import IndexNotReady
 from bot.knowledge.replies import Button, Reply, choice_reply, fact_reply, menu_buttons, reply_for
@@ -51,7 +52,10 @@ _LINK_SCHEMES = {"telegram": ("https://", "http://")}
 def _send(dispatcher: CollectingDispatcher, reply: Reply, channel: str | None = None) -> None:
     schemes = _LINK_SCHEMES.get(channel or "")
     buttons = [b for b in reply.buttons if not (b.url and schemes and not b.url.startswith(schemes))]
-    dispatcher.utter_message(response=reply.response, buttons=[b.as_message() for b in buttons], **reply.variables)
+    messages = [(reply.response, reply.variables), *reply.notes]
+    for n, (response, variables) in enumerate(messages):
+        under = [b.as_message() for b in buttons] if n == len(messages) - 1 else []
+        dispatcher.utter_message(response=response, buttons=under, **variables)
 
 
 def conversation_state(tracker: Tracker) -> ConversationState:
@@ -120,6 +124,7 @@ class ActionAnswer(Action):
             text = message.get("text") or ""
             turn = answer_turn(service.retriever, text, conversation_state(tracker), language, intent, confidence)
             reply = _reply_for_turn(service, turn, language)
+            reply = with_status(reply, text, service.index, language, today())
             best = turn.decision.best if turn.decision else None
             logger.info(
                 "kind=%s how=%s answer=%s reason=%s item=%s score=%s intent=%s(%.2f) language=%s",

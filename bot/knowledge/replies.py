@@ -37,6 +37,9 @@ class Reply:
     fact_id: str | None = None
     source_id: str | None = None
     answered: bool = False
+    # Messages said after this one (a domain response and its variables): where today stands against the
+    # knowledge (bot/knowledge/currency.py). The reply's buttons go under the last of them.
+    notes: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
 
 # An international phone number as the knowledge writes it: "+358 44 747 8512".

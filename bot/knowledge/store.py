@@ -94,6 +94,9 @@ class Knowledge:
     menu: tuple[str, ...] = ()
     # The fact offered whenever the bot cannot help: how to reach a person.
     contact: str = ""
+    # The fact whose `when` is the period the knowledge is about (the strategy's 2021–2025): what "is it
+    # still valid?" is measured against (bot/knowledge/currency.py). Empty: no period.
+    period: str = ""
     files: list[Path] = field(default_factory=list)
     # Per topic (and "person"), the noun phrase a pronoun stands for after an answer of that topic.
     subjects: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -318,6 +321,9 @@ def load_knowledge(root: Path) -> Knowledge:
     for fact_id in (*menu, contact):
         if fact_id not in facts:
             raise KnowledgeError(f"{facts_path}: {fact_id!r} is named in menu or contact but is not a fact")
+    period = data.get("period", "") or ""
+    if period and (period not in facts or facts[period].when is None):
+        raise KnowledgeError(f"{facts_path}: period {period!r} must name a fact that has a `when`")
     subjects = data.get("subjects") or {}
     if not isinstance(subjects, dict) or any(
         not isinstance(v, dict) or set(v) - set(LANGUAGES) for v in subjects.values()
@@ -327,6 +333,7 @@ def load_knowledge(root: Path) -> Knowledge:
     if unknown:
         raise KnowledgeError(f"{facts_path}: subjects names unknown topics {sorted(unknown)}")
     return Knowledge(
-        root=root, sources=sources, facts=facts, menu=menu, contact=contact, files=[*files, facts_path],
+        root=root, sources=sources, facts=facts, menu=menu, contact=contact, period=period,
+        files=[*files, facts_path],
         subjects={k: dict(v) for k, v in subjects.items()},
     )

@@ -222,6 +222,8 @@ def test_domain_placeholders_are_the_known_ones(domain: dict[str, Any]) -> None:
     provided |= {"draft", "days", "name", "question", "reference", "status", "when", "email_note"}
     # actions/group_chat.py: the link to a private chat on Telegram.
     provided |= {"link"}
+    # bot/knowledge/currency.py: where today stands against the knowledge's period.
+    provided |= {"period", "first", "last", "updated"}
     used = {name for response in domain["responses"] for name in response_placeholders(domain, response)}
     assert used <= provided, sorted(used - provided)
     assert response_placeholders(domain, "utter_answer") == {"answer", "source"}
