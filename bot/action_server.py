@@ -30,6 +30,7 @@ from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
 from bot.bearer import bearer_matches
+from bot.metrics import actions as action_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ HOST_ENV = "RIS3_ACTION_HOST"
 DEFAULT_HOST = "127.0.0.1"
 MIN_TOKEN_CHARS = 16
 OPEN_PATHS = frozenset({"/health"})  # for wait loops and load balancers; says nothing but "ok"
+# Checked by its own route against RIS3_METRICS_TOKEN (bot/metrics/).
+OWN_TOKEN_PATHS = frozenset({action_metrics.METRICS_PATH})
 
 
 def create_app(actions_package: str, token: str) -> Sanic:
@@ -52,13 +55,14 @@ def create_app(actions_package: str, token: str) -> Sanic:
 
     @app.on_request
     async def require_token(request: Request) -> HTTPResponse | None:
-        if request.path in OPEN_PATHS:
+        if request.path in OPEN_PATHS or request.path in OWN_TOKEN_PATHS:
             return None
         if not bearer_matches(token, request.headers.get("authorization")):
             logger.warning("action server: a request to %s without the right token refused", request.path)
             return response.json({"error": "unauthorised"}, status=401)
         return None
 
+    action_metrics.install(app)
     return app
 
 
