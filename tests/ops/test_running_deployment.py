@@ -10,7 +10,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,16 +19,12 @@ from bot.handoff.store import HandoffStore
 from bot.runtime import BotProcesses, child_environment
 from bot.settings import PROJECT_ROOT
 from tests.e2e.test_web_chat import ChatSocket
-from tests.ops.ops_stack import RestChat, hand_off, http, start_bot
+from tests.ops.ops_stack import RestChat, hand_off, http
 
 
-@pytest.fixture(scope="module")
-def bot() -> Iterator[BotProcesses]:
-    bot = start_bot()
-    try:
-        yield bot
-    finally:
-        bot.stop()
+@pytest.fixture()
+def bot(deployed_bot: BotProcesses) -> BotProcesses:
+    return deployed_bot
 
 
 def _metrics(url: str, token: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
