@@ -11,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert, inspect, select
 
 from bot.analytics.review import DecisionStore, review_decisions
+from bot.handoff.config import HandoffSettings
 from bot.handoff.database import make_engine
 from bot.handoff.store import _alembic_config, upgrade
 from tests.handoff.schema_models import all_tables
@@ -54,3 +55,29 @@ def test_reviews_store_migrates_an_empty_database_itself(empty_database_url: str
         assert store.decided_hashes() == set()
     finally:
         store.engine.dispose()
+
+
+def test_a_rollback_to_the_release_before_keeps_reviews_decisions(empty_database_url: str) -> None:
+    from bot.handoff.backoffice import main
+
+    upgrade(empty_database_url)
+    engine = make_engine(empty_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                insert(review_decisions).values(
+                    group_id="g2", decision="out_of_scope", note="", decided_by="editor",
+                    decided_at=datetime(2026, 12, 2, 9, tzinfo=timezone.utc), questions="[]", changes="{}",
+                )
+            )
+        settings = HandoffSettings(database_url=empty_database_url)
+        assert main(["downgrade", "0002"], settings) == 0
+        with engine.connect() as connection:
+            assert MigrationContext.configure(connection).get_current_revision() == "0002"
+            assert connection.execute(select(review_decisions.c.group_id)).scalars().all() == ["g2"]
+        assert main(["downgrade", "no-such-revision"], settings) == 2
+        upgrade(empty_database_url)  # the upgrade again, after the rollback
+        with engine.connect() as connection:
+            assert MigrationContext.configure(connection).get_current_revision() == "0003"
+    finally:
+        engine.dispose()
