@@ -22,10 +22,14 @@ COPY bot/ bot/
 COPY bin/ bin/
 COPY actions/ actions/
 COPY knowledge/ knowledge/
+# Review writes the questions it learns as FAQ cases and checks them against the training data.
+COPY tests/faq/cases/ tests/faq/cases/
+COPY data/nlu/ data/nlu/
 COPY domain.yml credentials.yml ./
 COPY .cache/models/multilingual-e5-small .cache/models/multilingual-e5-small
 
-RUN useradd --uid 1001 --home-dir /app --no-create-home ris3 && mkdir -p var && chown ris3 var
+RUN useradd --uid 1001 --home-dir /app --no-create-home ris3 && mkdir -p var && chown ris3 var \
+    && chown -R ris3 knowledge tests/faq/cases
 USER 1001
 EXPOSE 5055 8080
 
