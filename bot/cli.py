@@ -215,7 +215,9 @@ def _faq_test(args: argparse.Namespace) -> int:
 def _faq_gaps(args: argparse.Namespace) -> int:
     from bot.faq.gaps import main as find_gaps
 
-    return find_gaps(Path(args.tracker_db), args.days)
+    # The deployment's tracker store (PostgreSQL) when RIS3_TRACKER_DATABASE_URL names it, else the SQLite file.
+    where = args.tracker_db or os.environ.get("RIS3_TRACKER_DATABASE_URL", "").strip() or "var/tracker.db"
+    return find_gaps(where, args.days)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -287,7 +289,11 @@ def main(argv: list[str] | None = None) -> int:
     faq_test.add_argument("--concurrency", type=int, default=4, help="questions in flight at once")
     faq_test.set_defaults(func=_faq_test)
     faq_gaps = faq.add_parser("gaps", help="questions the bot could not answer or handed to a person")
-    faq_gaps.add_argument("--tracker-db", default="var/tracker.db", help="Rasa's SQLite tracker store")
+    faq_gaps.add_argument(
+        "--tracker-db",
+        help="Rasa's tracker store: a SQLite file or a SQLAlchemy URL (default RIS3_TRACKER_DATABASE_URL,"
+        " else var/tracker.db)",
+    )
     faq_gaps.add_argument("--days", type=float, default=30, help="look back this many days")
     faq_gaps.set_defaults(func=_faq_gaps)
 
