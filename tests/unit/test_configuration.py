@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 
 import pytest
+import yaml
 from cryptography.fernet import Fernet
 from dotenv import dotenv_values
 
@@ -115,3 +116,15 @@ def test_env_example_filled_in_loads_in_every_settings_class(tmp_path: Path, mon
 def test_every_variable_of_env_example_is_documented(tmp_path: Path) -> None:
     documented = {variable.name for variable in all_variables()}
     assert set(_filled_env_example(tmp_path)) - documented == set()
+
+
+def test_the_compose_file_loads_and_takes_its_variables_from_env_example(tmp_path: Path) -> None:
+    compose_text = (PROJECT_ROOT / "deploy" / "docker-compose.yml").read_text(encoding="utf-8")
+    compose = yaml.safe_load(compose_text)
+    services = compose["services"]
+    # The services the docs name for the admin commands, Review and the proxy's two upstreams.
+    assert {"rasa-1", "rasa-2", "actions-1", "actions-2", "backoffice", "migrate", "balancer"} <= set(services)
+    assert "knowledge:/app/knowledge" in services["backoffice"]["volumes"]
+    assert "knowledge:/app/knowledge" in services["actions-1"]["volumes"]
+    substituted = set(re.findall(r"\$\{(RIS3_[A-Z0-9_]+)\}", compose_text))
+    assert substituted <= set(_filled_env_example(tmp_path))
