@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import http.client
 import ipaddress
 import json
 import os
@@ -192,6 +193,23 @@ def test_internal_routes_are_closed_at_the_public_address(
 ) -> None:
     status, _, _ = public.get(path, {"x": 1}, deployed_bot.env["RIS3_METRICS_TOKEN"])
     assert status == 403
+
+
+def test_oversized_and_chunked_bodies_stop_at_the_proxy(public: Public) -> None:
+    host, port = public.url.removeprefix("https://").split(":")
+    big = b"a" * 100_000
+
+    def status_of(headers: dict[str, str], body: bytes) -> int:
+        connection = http.client.HTTPSConnection(host, int(port), context=public.context, timeout=30)
+        try:
+            connection.request("POST", "/webhooks/rest/webhook", body=body, headers=headers)
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    assert status_of({"Content-Type": "application/json"}, big) == 413
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(big), big)
+    assert status_of({"Content-Type": "application/json", "Transfer-Encoding": "chunked"}, chunked) == 411
 
 
 def test_plain_http_gets_no_answer_from_the_tls_port(public: Public) -> None:
