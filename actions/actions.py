@@ -19,6 +19,7 @@ from bot.knowledge.followup import ConversationState
 from bot.knowledge.index import IndexNotReady
 from bot.knowledge.replies import Button, Reply, choice_reply, fact_reply, menu_buttons, reply_for
 from bot.knowledge.service import KnowledgeService, check_index, get_service, warm_up_in_background
+from bot.metrics.actions import count_decision
 
 logger = logging.getLogger(__name__)
 # Questions in a row the bot could not answer before it offers the project manager.
@@ -149,7 +150,9 @@ class ActionAnswer(Action):
         if reply.answered and reply.fact_id:
             events.append(SlotSet("last_fact", reply.fact_id))
         events.append(SlotSet("listed", _listed(service, reply)))
-        events.append(SlotSet("last_decision", _decision_record(turn, reply, language, channel)))
+        record = _decision_record(turn, reply, language, channel)
+        events.append(SlotSet("last_decision", record))
+        count_decision(record)
         _send(dispatcher, reply, channel)
         return events
 

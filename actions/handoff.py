@@ -31,6 +31,7 @@ from bot.handoff.thread_senders import email_available
 from bot.handoff.validation import InvalidInput, validate_contact, validate_name_answer, validate_question
 from bot.knowledge.replies import contact_text, fact_text
 from bot.knowledge.service import get_service
+from bot.metrics.actions import count_handoff
 
 logger = logging.getLogger(__name__)
 
@@ -335,6 +336,7 @@ class ActionSubmitHandoff(Action):
             dispatcher.utter_message(response="utter_handoff_cancelled")
             return _reset_form()
         logger.info("handoff ticket %s created", ticket.reference)
+        count_handoff(draft.channel)
         task = asyncio.create_task(_deliver_now(_get_store()))
         _deliveries.add(task)
         task.add_done_callback(_deliveries.discard)

@@ -13,6 +13,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.faq.cases import DEFAULT_CASES, load_case_file  # noqa: E402
 from bot.language import detect  # noqa: E402
 
 
@@ -20,8 +21,8 @@ def main() -> int:
     sets = [("labelled messages", [(c["text"], c["lang"]) for c in yaml.safe_load(
         (ROOT / "tests/data/language_cases.yml").read_text(encoding="utf-8"))])]
     for lang in ("en", "fi"):
-        cases = yaml.safe_load((ROOT / f"tests/e2e/questions_{lang}.yml").read_text(encoding="utf-8"))
-        sets.append((f"e2e questions ({lang})", [(c["q"], lang) for c in cases]))
+        cases = load_case_file(DEFAULT_CASES / f"e2e_{lang}.yml")
+        sets.append((f"e2e questions ({lang})", [(c.question, lang) for c in cases]))
     for name, cases in sets:
         right = sum(detect(text) == lang for text, lang in cases)
         undecided = sum(detect(text) is None and lang is not None for text, lang in cases)

@@ -3,7 +3,7 @@
     .venv-actions/bin/python bench/latency.py [--url http://localhost:5005] [--requests 200] [--users 1 10]
 
 Without --url it starts its own Rasa server and action server (bot.runtime) and reports how long they
-took to come up and to give the first answer. The questions cycle through tests/e2e/questions_*.yml.
+took to come up and to give the first answer. The questions cycle through tests/faq/cases/e2e_*.yml.
 Each user is a separate conversation; latency is the time of one POST to /webhooks/rest/webhook.
 """
 
@@ -17,8 +17,6 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -39,10 +37,9 @@ def ask(url: str, sender: str, text: str) -> float:
 
 
 def questions() -> list[str]:
-    found: list[str] = []
-    for path in sorted((ROOT / "tests" / "e2e").glob("questions_*.yml")):
-        found += [case["q"] for case in yaml.safe_load(path.read_text(encoding="utf-8"))]
-    return found
+    from bot.faq.cases import DEFAULT_CASES, load_case_file
+
+    return [case.question for lang in ("en", "fi") for case in load_case_file(DEFAULT_CASES / f"e2e_{lang}.yml")]
 
 
 def run_load(url: str, users: int, requests: int, texts: list[str]) -> tuple[list[float], float, int]:

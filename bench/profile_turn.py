@@ -29,8 +29,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -45,8 +43,10 @@ SMALL_TALK = {
 
 
 def knowledge_questions(language: str) -> list[str]:
-    cases = yaml.safe_load((ROOT / "tests" / "e2e" / f"questions_{language}.yml").read_text(encoding="utf-8"))
-    return [c["q"] for c in cases if c.get("topic") not in ("smalltalk", "out_of_scope")]
+    from bot.faq.cases import DEFAULT_CASES, load_case_file
+
+    cases = load_case_file(DEFAULT_CASES / f"e2e_{language}.yml")
+    return [c.question for c in cases if c.topic not in ("smalltalk", "out_of_scope")]
 
 
 def post(url: str, payload: dict[str, object]) -> tuple[float, bytes]:

@@ -7,7 +7,7 @@ Without --url it starts its own Rasa server and action server (bot.runtime). Fig
   first message can go);
 - reply: from sending a question to the first bot message of the answer;
 - resume: a new connection with a kept session id until its confirmation (a reload or another page).
-The questions cycle through tests/e2e/questions_*.yml; each user is one conversation of ten questions.
+The questions cycle through tests/faq/cases/e2e_*.yml; each user is one conversation of ten questions.
 """
 
 from __future__ import annotations

@@ -31,14 +31,19 @@ from sanic.worker.loader import AppLoader
 
 from bot.bearer import bearer_matches
 from bot.http_framing.sanic_protocols import GuardedHttpProtocol
+from bot.metrics import actions as action_metrics
 
 logger = logging.getLogger(__name__)
 
 TOKEN_ENV = "RIS3_ACTION_TOKEN"
+# The token being replaced, accepted too while the Rasa servers move to the new one (docs/operations.md).
+PREVIOUS_TOKEN_ENV = "RIS3_ACTION_TOKEN_PREVIOUS"
 HOST_ENV = "RIS3_ACTION_HOST"
 DEFAULT_HOST = "127.0.0.1"
 MIN_TOKEN_CHARS = 16
 OPEN_PATHS = frozenset({"/health"})  # for wait loops and load balancers; says nothing but "ok"
+# Checked by its own route against RIS3_METRICS_TOKEN (bot/metrics/).
+OWN_TOKEN_PATHS = frozenset({action_metrics.METRICS_PATH})
 
 
 def create_app(actions_package: str, token: str) -> Sanic:
@@ -50,16 +55,19 @@ def create_app(actions_package: str, token: str) -> Sanic:
     executor.register_package(actions_package)
     # No CORS: only Rasa, a server, calls this; a browser page has no business here.
     app = create_app_for_serve(executor, cors_origins=None)
+    previous = (os.environ.get(PREVIOUS_TOKEN_ENV) or "").strip()
+    tokens = (token, previous) if len(previous) >= MIN_TOKEN_CHARS else (token,)
 
     @app.on_request
     async def require_token(request: Request) -> HTTPResponse | None:
-        if request.path in OPEN_PATHS:
+        if request.path in OPEN_PATHS or request.path in OWN_TOKEN_PATHS:
             return None
-        if not bearer_matches(token, request.headers.get("authorization")):
+        if not any(bearer_matches(accepted, request.headers.get("authorization")) for accepted in tokens):
             logger.warning("action server: a request to %s without the right token refused", request.path)
             return response.json({"error": "unauthorised"}, status=401)
         return None
 
+    action_metrics.install(app)
     return app
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 import uuid
@@ -66,14 +67,23 @@ def _model_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rest_token() -> str | None:
+    """The deployment's REST token from the environment (never a command-line argument, which `ps` shows)."""
+    return os.environ.get("RIS3_REST_TOKEN", "").strip() or None
+
+
 async def _post(url: str, sender: str, text: str) -> list[dict]:
     import aiohttp
+
+    from bot.faq.runner import rest_headers
 
     body = {"sender": sender, "message": text}
     async with (
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session,
-        session.post(f"{url}/webhooks/rest/webhook", json=body) as response,
+        session.post(f"{url}/webhooks/rest/webhook", json=body, headers=rest_headers(_rest_token())) as response,
     ):
+        if response.status == 401:
+            raise PermissionError("the bot refused the request (401): set RIS3_REST_TOKEN to its REST token")
         response.raise_for_status()
         return await response.json()
 
@@ -86,6 +96,9 @@ def _ask(args: argparse.Namespace) -> int:
     url = (args.url or get_settings().rasa_url).rstrip("/")
     try:
         replies = asyncio.run(_post(url, args.sender or f"cli-{uuid.uuid4().hex[:8]}", args.question))
+    except PermissionError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     except aiohttp.ClientError as exc:
         print(f"could not reach the bot at {url} ({exc}); start it with `make up`", file=sys.stderr)
         return 2
@@ -196,13 +209,15 @@ def _telegram_status(args: argparse.Namespace) -> int:
 def _faq_test(args: argparse.Namespace) -> int:
     from bot.faq.runner import main as run_faq
 
-    return run_faq(args.url, Path(args.cases), Path(args.out), args.concurrency)
+    return run_faq(args.url, Path(args.cases), Path(args.out), args.concurrency, token=_rest_token())
 
 
 def _faq_gaps(args: argparse.Namespace) -> int:
     from bot.faq.gaps import main as find_gaps
 
-    return find_gaps(Path(args.tracker_db), args.days)
+    # The deployment's tracker store (PostgreSQL) when RIS3_TRACKER_DATABASE_URL names it, else the SQLite file.
+    where = args.tracker_db or os.environ.get("RIS3_TRACKER_DATABASE_URL", "").strip() or "var/tracker.db"
+    return find_gaps(where, args.days)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -226,7 +241,10 @@ def main(argv: list[str] | None = None) -> int:
 
     ask = sub.add_parser("ask", help="ask the running bot one question over REST")
     ask.add_argument("question")
-    ask.add_argument("--url", help="Rasa server URL (default: RIS3_RASA_URL or http://localhost:5005)")
+    ask.add_argument(
+        "--url",
+        help="the bot's base URL (default: RIS3_RASA_URL or http://localhost:5005); RIS3_REST_TOKEN is sent if set",
+    )
     ask.add_argument("--sender", help="conversation id (default: a new one)")
     ask.set_defaults(func=_ask)
 
@@ -261,13 +279,21 @@ def main(argv: list[str] | None = None) -> int:
         dest="action", required=True
     )
     faq_test = faq.add_parser("test", help="run the FAQ cases against the bot; reports in reports/faq")
-    faq_test.add_argument("--url", help="a running bot (default: start one with the trained model)")
+    faq_test.add_argument(
+        "--url",
+        help="a running bot, e.g. https://bot.example.fi (default: start one with the trained model);"
+        " with RIS3_REST_TOKEN set, requests carry it",
+    )
     faq_test.add_argument("--cases", default="tests/faq/cases", help="folder of case files (*.yml)")
     faq_test.add_argument("--out", default="reports/faq", help="folder for junit.xml and report.html")
     faq_test.add_argument("--concurrency", type=int, default=4, help="questions in flight at once")
     faq_test.set_defaults(func=_faq_test)
     faq_gaps = faq.add_parser("gaps", help="questions the bot could not answer or handed to a person")
-    faq_gaps.add_argument("--tracker-db", default="var/tracker.db", help="Rasa's SQLite tracker store")
+    faq_gaps.add_argument(
+        "--tracker-db",
+        help="Rasa's tracker store: a SQLite file or a SQLAlchemy URL (default RIS3_TRACKER_DATABASE_URL,"
+        " else var/tracker.db)",
+    )
     faq_gaps.add_argument("--days", type=float, default=30, help="look back this many days")
     faq_gaps.set_defaults(func=_faq_gaps)
 

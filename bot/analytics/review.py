@@ -63,17 +63,16 @@ from sqlalchemy import (
     delete,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.analytics.turns import REST, TurnRecord
 from bot.faq.cases import CaseError, load_cases, nlu_examples, normalise, parse_cases
 from bot.handoff.database import make_engine
 from bot.handoff.redaction import redact
-from bot.handoff.store import StoreUnavailable
+from bot.handoff.store import StoreUnavailable, upgrade
 from bot.knowledge.store import LANGUAGES, Fact, Knowledge, KnowledgeError, load_knowledge
 from bot.knowledge.text import STOPWORDS, words
 
@@ -365,6 +364,7 @@ DECISION_LABELS = {
 }
 MAX_NOTE_CHARS = 2000
 
+# For the queries; the tables themselves are made by the handoff database's migration 0003.
 _metadata = MetaData()
 review_decisions = Table(
     "review_decisions",
@@ -388,8 +388,6 @@ review_questions = Table(
     Column("question_hash", String(64), primary_key=True),
     Column("decision_id", Integer, ForeignKey("review_decisions.id", ondelete="CASCADE"), nullable=False),
 )
-# pg_advisory_xact_lock key for creating the tables (the handoff's migrations use another).
-_SCHEMA_LOCK_KEY = 0x5249533352455631
 
 
 class ReviewError(Exception):
@@ -477,20 +475,11 @@ class DecisionStore:
             raise StoreUnavailable(f"the review decisions cannot be read or stored ({type(exc).__name__})") from None
 
     def ensure_schema(self) -> None:
+        """The tables come from the handoff database's migrations (revision 0003), as every other table."""
         with self._reachable(), self._lock:
             if self._ready:
                 return
-            for attempt in range(3):
-                try:
-                    with self.engine.begin() as connection:
-                        if connection.dialect.name == "postgresql":
-                            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
-                        _metadata.create_all(connection, checkfirst=True)
-                    break
-                except (OperationalError, ProgrammingError):  # another process created them at the same moment
-                    if attempt == 2:
-                        raise
-                    time.sleep(0.2)
+            upgrade(self.engine.url.render_as_string(hide_password=False))
             self._ready = True
 
     def decided_hashes(self) -> set[str]:

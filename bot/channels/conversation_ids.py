@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 REST, WEB, TELEGRAM = "rest", "web", "telegram"
 MAX_SENDER_CHARS = 128
 SECRET_ENV = "RIS3_CHAT_SECRET"
+# While a new secret is rolled out (docs/operations.md, "Rotating secrets"): the old one, still accepted for
+# the session ids it signed, so open pages keep their conversation; new ids are signed with the new one.
+PREVIOUS_SECRET_ENV = "RIS3_CHAT_SECRET_PREVIOUS"
 DEFAULT_SECRET_FILE = Path(__file__).resolve().parents[2] / "var" / "chat.secret"
 # <32 hex: random> "-" <22 base64url: the first 16 bytes of its HMAC>; fits the 64 characters clients allow.
 _SESSION = re.compile(r"([0-9a-f]{32})-([A-Za-z0-9_-]{22})")
@@ -83,17 +86,29 @@ def load_secret(environ: os._Environ[str] | dict[str, str] = os.environ, path: P
     return secret
 
 
+def load_previous_secret(environ: os._Environ[str] | dict[str, str] = os.environ) -> bytes | None:
+    previous = (environ.get(PREVIOUS_SECRET_ENV) or "").strip()
+    return previous.encode() if len(previous) >= 16 else None
+
+
 class SessionSigner:
     """Issues and checks the website chat's session ids."""
 
-    def __init__(self, secret: bytes) -> None:
+    def __init__(self, secret: bytes, previous: bytes | None = None) -> None:
         if len(secret) < 16:
             raise ValueError("the session signing secret is too short")
         self._secret = secret
+        self._previous = load_previous_secret() if previous is None else previous
 
-    def _signature(self, random_part: str) -> str:
-        digest = hmac.new(self._secret, f"web-chat-session:{random_part}".encode(), hashlib.sha256).digest()
+    def _signature(self, random_part: str, secret: bytes | None = None) -> str:
+        key = self._secret if secret is None else secret
+        digest = hmac.new(key, f"web-chat-session:{random_part}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+
+    def _signed(self, random_part: str, signature: str) -> bool:
+        if hmac.compare_digest(signature, self._signature(random_part)):
+            return True
+        return bool(self._previous) and hmac.compare_digest(signature, self._signature(random_part, self._previous))
 
     def issue(self) -> str:
         random_part = secrets.token_hex(16)
@@ -104,6 +119,6 @@ class SessionSigner:
         if not isinstance(session_id, str):
             return None
         match = _SESSION.fullmatch(session_id)
-        if match is None or not hmac.compare_digest(match.group(2), self._signature(match.group(1))):
+        if match is None or not self._signed(match.group(1), match.group(2)):
             return None
         return conversation_id(WEB, match.group(1))

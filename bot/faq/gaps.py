@@ -7,10 +7,14 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from sqlalchemy import create_engine
+from sqlalchemy import text as sql_text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 # The opening words of utter_dont_know and utter_dont_know_offer (domain.yml), both languages.
 DONT_KNOW = ("I'm sorry, I don't know", "I’m sorry, I don’t know", "Valitettavasti en tiedä")
@@ -53,17 +57,31 @@ def similar(a: str, b: str, threshold: float = 0.5) -> bool:
     return difflib.SequenceMatcher(None, a.casefold(), b.casefold()).ratio() >= 0.75
 
 
+def tracker_url(db: Path | str) -> str:
+    """A SQLAlchemy URL for Rasa's tracker store: a URL as given (PostgreSQL in a deployment), or a SQLite
+    file opened read-only."""
+    text = str(db)
+    if "://" in text:
+        return text
+    return f"sqlite:///file:{Path(text).resolve()}?mode=ro&uri=true"
+
+
 def find_gaps(db: Path | str, days: float | None = 30, now: float | None = None) -> list[Gap]:
     """Walk each conversation's events in order: a user message followed (before the next user
-    message) by a don't-know reply or by action_human is a gap."""
+    message) by a don't-know reply or by action_human is a gap. `db` is a SQLite file or a SQLAlchemy URL."""
     since = (now or time.time()) - days * 86400 if days else 0.0
-    uri = f"file:{Path(db)}?mode=ro"
-    with sqlite3.connect(uri, uri=True) as conn:
-        rows = conn.execute(
-            "SELECT sender_id, type_name, timestamp, action_name, data FROM events "
-            "WHERE timestamp >= ? ORDER BY sender_id, timestamp, id",
-            (since,),
-        ).fetchall()
+    engine = create_engine(tracker_url(db))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sql_text(
+                    "SELECT sender_id, type_name, timestamp, action_name, data FROM events "
+                    "WHERE timestamp >= :since ORDER BY sender_id, timestamp, id"
+                ),
+                {"since": since},
+            ).all()
+    finally:
+        engine.dispose()
     gaps: list[Gap] = []
     last: dict[str, tuple[str, float, bool]] = {}  # sender -> (user text, timestamp, already counted)
     for sender, type_name, timestamp, action_name, data in rows:
@@ -108,16 +126,19 @@ def group_gaps(gaps: list[Gap], threshold: float = 0.5) -> list[GapGroup]:
     return sorted(groups, key=lambda g: (-g.count, g.representative.casefold()))
 
 
-def main(db: Path, days: float) -> int:
+def main(db: Path | str, days: float) -> int:
     import sys
 
-    if not db.is_file():
+    is_url = "://" in str(db)
+    if not is_url and not Path(db).is_file():
         print(f"faq gaps: no tracker database at {db}", file=sys.stderr)
         return 2
+    where = make_url(str(db)).render_as_string(hide_password=True) if is_url else str(db)
     try:
         gaps = find_gaps(db, days)
-    except sqlite3.Error as exc:
-        print(f"faq gaps: cannot read the tracker database {db}: {exc}", file=sys.stderr)
+    except SQLAlchemyError as exc:
+        # The type only: a driver's message may quote the URL with its password.
+        print(f"faq gaps: cannot read the tracker database {where} ({type(exc).__name__})", file=sys.stderr)
         return 2
     groups = group_gaps(gaps)
     if not groups:

@@ -10,13 +10,17 @@ import sys
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
 from bot.faq.cases import Case, Turn
 from bot.faq.report_html import write_html
+
+if TYPE_CHECKING:
+    import aiohttp
 
 # Outcomes: passed; failed; known_miss (an expected failure); fixed (a known_miss that now passes);
 # error (no reply: HTTP error or timeout). Only failed and error fail the run.
@@ -25,6 +29,15 @@ FAILING = {"failed", "error"}
 
 class BotUnreachable(RuntimeError):
     """No bot answers at the URL."""
+
+
+class TokenRefused(BotUnreachable):
+    """The bot answers, but not to this client: a deployment's REST token is missing or wrong."""
+
+
+# A refused message (429) is sent again after the server's Retry-After, this many times at most.
+MAX_RATE_RETRIES = 5
+MAX_RATE_WAIT = 30.0
 
 
 @dataclass
@@ -135,6 +148,24 @@ async def probe(url: str, timeout: float = 5.0) -> None:
         raise BotUnreachable(f"could not reach the bot at {url} ({exc.__class__.__name__}: {exc})") from exc
 
 
+def rest_headers(token: str | None) -> dict[str, str]:
+    """The REST channel's client token (RIS3_REST_TOKEN on the server), when the deployment sets one."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def retry_wait(response_headers: Mapping[str, str], attempt: int) -> float | None:
+    """How long to wait before sending a message again that the rate limit refused (429), or None to give
+    up: the server's Retry-After, at most MAX_RATE_WAIT seconds, for at most MAX_RATE_RETRIES tries. Off
+    loopback the per-address limit applies to the staff member's machine running the whole suite."""
+    if attempt >= MAX_RATE_RETRIES:
+        return None
+    try:
+        seconds = float(response_headers.get("Retry-After", "1"))
+    except ValueError:
+        seconds = 1.0
+    return min(max(seconds, 0.5), MAX_RATE_WAIT)
+
+
 async def run_cases(
     url: str,
     cases: list[Case],
@@ -142,6 +173,7 @@ async def run_cases(
     timeout: float = 60.0,
     on_done: Callable[[Result], None] | None = None,
     sender_prefix: str = "faq",
+    token: str | None = None,
 ) -> list[Result]:
     """Every case against the bot's REST webhook, `concurrency` cases at a time. Each case is its own
     conversation (a fresh sender); a conversation's turns are sent one after the other, each after the
@@ -159,10 +191,7 @@ async def run_cases(
             for turn in result.turns:
                 started = time.perf_counter()
                 try:
-                    body = {"sender": sender, "message": turn.turn.question}
-                    async with session.post(f"{url}/webhooks/rest/webhook", json=body) as response:
-                        response.raise_for_status()
-                        turn.reply = reply_text(await response.json())
+                    turn.reply = reply_text(await _send(session, url, sender, turn.turn.question, token))
                 except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ValueError) as exc:
                     turn.error = f"{exc.__class__.__name__}: {exc}"
                 finally:
@@ -177,6 +206,23 @@ async def run_cases(
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
         return list(await asyncio.gather(*(one(session, case) for case in cases)))
+
+
+async def _send(session: aiohttp.ClientSession, url: str, sender: str, text: str, token: str | None) -> object:
+    body = {"sender": sender, "message": text}
+    attempt = 0
+    while True:
+        async with session.post(f"{url}/webhooks/rest/webhook", json=body, headers=rest_headers(token)) as response:
+            if response.status == 401:
+                raise TokenRefused(
+                    "the bot refused the request (401): set RIS3_REST_TOKEN to the deployment's REST token"
+                )
+            wait = retry_wait(response.headers, attempt) if response.status == 429 else None
+            if wait is None:
+                response.raise_for_status()
+                return await response.json()
+        attempt += 1
+        await asyncio.sleep(wait)
 
 
 # ------------------------------------------------------------------------------------------ output
@@ -317,7 +363,14 @@ class _Progress:
             self.bar.close()
 
 
-def main(url: str | None, cases_dir: Path, out: Path, concurrency: int = 4, progress: bool = True) -> int:
+def main(
+    url: str | None,
+    cases_dir: Path,
+    out: Path,
+    concurrency: int = 4,
+    progress: bool = True,
+    token: str | None = None,
+) -> int:
     from bot.faq.cases import CaseError, load_cases
 
     try:
@@ -341,11 +394,11 @@ def main(url: str | None, cases_dir: Path, out: Path, concurrency: int = 4, prog
         if bot is not None:
             # The first answer loads the embedding model: not part of the timed run.
             warm = Case("warm-up", "what is smart specialisation?", "en", "about", ["."])
-            asyncio.run(run_cases(url, [warm], timeout=180))
+            asyncio.run(run_cases(url, [warm], timeout=180, token=token))
         asyncio.run(probe(url.rstrip("/")))
         bar = _Progress(len(cases)) if progress else None
         started = time.perf_counter()
-        results = asyncio.run(run_cases(url, cases, concurrency, on_done=bar))
+        results = asyncio.run(run_cases(url, cases, concurrency, on_done=bar, token=token))
     except BotUnreachable as exc:
         print(f"faq test: {exc}", file=sys.stderr)
         return 2

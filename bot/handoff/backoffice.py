@@ -15,13 +15,14 @@ import signal
 import sys
 
 import aiohttp
+from alembic.util import CommandError
 
 from bot.handoff.config import HandoffSettings
 from bot.handoff.conversations import TrackerStoreUnavailable, purge_conversations
 from bot.handoff.models import TICKET_STATUSES
 from bot.handoff.outbox import RetryPolicy, deliver_due, run_outbox
 from bot.handoff.senders import build_senders
-from bot.handoff.store import HandoffStore, StoreUnavailable, upgrade
+from bot.handoff.store import HandoffStore, StoreUnavailable, downgrade, upgrade
 from bot.handoff.thread_outbox import deliver_due_messages
 from bot.handoff.thread_senders import build_message_senders
 
@@ -52,6 +53,10 @@ def main(argv: list[str] | None = None, settings: HandoffSettings | None = None)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("upgrade", help="create or migrate the handoff database")
     commands.add_parser("ping", help="check that the database answers and is migrated")
+    downgrade_to = commands.add_parser(
+        "downgrade", help="before a rollback: the schema of an earlier release (run with the newer release)"
+    )
+    downgrade_to.add_argument("revision", help="the migration the earlier release expects, e.g. 0002")
     outbox = commands.add_parser("outbox", help="deliver pending notifications, with retries")
     outbox.add_argument("--interval", type=float, default=30.0, help="seconds between rounds")
     outbox.add_argument("--once", action="store_true", help="one round, then exit")
@@ -66,6 +71,14 @@ def main(argv: list[str] | None = None, settings: HandoffSettings | None = None)
     if args.command == "upgrade":
         upgrade(settings.database_url)
         print("handoff database up to date")
+        return 0
+    if args.command == "downgrade":
+        try:
+            downgrade(settings.database_url, args.revision)
+        except CommandError as exc:
+            print(f"handoff: {exc}", file=sys.stderr)
+            return 2
+        print(f"handoff database at migration {args.revision}")
         return 0
     store = HandoffStore(settings.database_url)
     try:

@@ -89,6 +89,18 @@ def upgrade(database_url: str) -> None:
         engine.dispose()
 
 
+def downgrade(database_url: str, revision: str) -> None:
+    """Back to an earlier migration, for a rollback to the release that expects it (docs/operations.md)."""
+    engine = make_engine(database_url, locking_transactions=True)
+    try:
+        with _UPGRADE_LOCK, engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            command.downgrade(_alembic_config(connection=connection), revision)
+    finally:
+        engine.dispose()
+
+
 def _write_refused(exc: DBAPIError) -> bool:
     original = exc.orig
     if getattr(original, "sqlstate", None) in REFUSED_WRITE_SQLSTATES:

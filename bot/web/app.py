@@ -11,6 +11,7 @@ from aiohttp import web
 from bot.channels.backoffice_link import KEPT_REPLIES_PATH, TELEGRAM_REPLY_PATH
 from bot.handoff.config import HandoffSettings
 from bot.handoff.store import HandoffStore
+from bot.metrics.backoffice import setup_metrics
 from bot.web import api, auth, inbox, internal, replies
 from bot.web.background import background_tasks
 from bot.web.config import WebSettings
@@ -82,6 +83,7 @@ def _routes(app: web.Application) -> None:
 
     setup_insights(app)  # /inbox/insights, /api/insights, /api/insights.csv (docs/insights.md)
     setup_review(app)  # /inbox/review, /api/review (docs/review.md)
+    setup_metrics(app)  # /metrics behind RIS3_METRICS_TOKEN (docs/operations.md)
 
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
 

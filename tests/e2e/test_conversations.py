@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.faq.cases import Case, load_case_file, nlu_examples, normalise, own_questions
+from bot.faq.cases import DEFAULT_CASES, Case, load_case_file, nlu_examples, normalise, own_questions
 from bot.faq.runner import Result, run_cases
 from bot.runtime import BotProcesses
 
@@ -92,16 +92,14 @@ def test_the_conversations_are_well_formed() -> None:
 
 def test_the_conversations_are_written_apart_from_training_data_keys_and_other_questions() -> None:
     """A first question, and any later turn longer than a stock follow-up ("the second one", "kerro lisää"),
-    is neither a training example, nor a fact's key, nor a question of tests/e2e/questions_*.yml."""
+    is neither a training example, nor a fact's key, nor an end-to-end question (tests/faq/cases/e2e_*.yml)."""
     cases, _ = _load()
     facts = yaml.safe_load((ROOT / "knowledge" / "facts.yml").read_text(encoding="utf-8"))["facts"]
     keys = {normalise(k) for fact in facts for phrasings in (fact.get("keys") or {}).values() for k in phrasings}
     questions = {
-        normalise(item["q"])
-        for lang in ("en", "fi")
-        for item in yaml.safe_load((Path(__file__).parent / f"questions_{lang}.yml").read_text(encoding="utf-8"))
+        normalise(case.question) for lang in ("en", "fi") for case in load_case_file(DEFAULT_CASES / f"e2e_{lang}.yml")
     }
-    taken = {"training data": nlu_examples(ROOT / "data" / "nlu"), "fact keys": keys, "questions_*.yml": questions}
+    taken = {"training data": nlu_examples(ROOT / "data" / "nlu"), "fact keys": keys, "e2e_*.yml": questions}
     copied = [f"{c.id}: {q!r} ({where})" for c in cases for q in own_questions(c)
               for where, known in taken.items() if normalise(q) in known]
     assert not copied, "copied questions: " + "; ".join(copied)

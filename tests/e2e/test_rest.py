@@ -1,5 +1,6 @@
 """End to end over REST against the real Rasa server and action server: stakeholders' questions
-(tests/e2e/questions_en.yml, written apart from the training data) and the facts in each reply."""
+(tests/faq/cases/e2e_*.yml, their one home, written apart from the training data) and the facts in each
+reply."""
 
 from __future__ import annotations
 
@@ -8,18 +9,18 @@ import re
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
-import yaml
 
+from bot.faq.cases import DEFAULT_CASES, load_case_file
 from bot.runtime import BotProcesses
 from tests.conftest import post_message
 
 CASES = [
-    {**case, "lang": lang}
+    {"q": case.question, "lang": case.language, "topic": case.topic, "expect": case.expect, "not": case.forbid,
+     "known_miss": case.known_miss}
     for lang in ("en", "fi")
-    for case in yaml.safe_load((Path(__file__).parent / f"questions_{lang}.yml").read_text(encoding="utf-8"))
+    for case in load_case_file(DEFAULT_CASES / f"e2e_{lang}.yml")
 ]
 # A case marked `known_miss` documents a question the bot still gets wrong; it is reported as xfail
 # (and as XPASS once it is answered right), never hidden.
