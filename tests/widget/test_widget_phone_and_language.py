@@ -94,7 +94,8 @@ def test_the_language_offer_is_made_once_and_never_covers_the_last_button(
     contexts: Any, standin: StandInChat, size: str
 ) -> None:
     page = contexts(size).new_page()
-    standin.scripted["hello"] = [("bot_uttered", {"text": "Hello! Pick a topic:", "lang": "en", "quick_replies": BUTTONS})]
+    offer_buttons = {"text": "Hello! Pick a topic:", "lang": "en", "quick_replies": BUTTONS}
+    standin.scripted["hello"] = [("bot_uttered", offer_buttons)]
     # The user picked Finnish (the language button), then writes English: the switch is offered, in English.
     open_widget(page, "en")
     page.click(".ris3w-lang")
@@ -225,7 +226,8 @@ def test_on_a_phone_the_chat_fills_the_screen_without_the_keyboard_and_long_answ
     page.evaluate(FRAMES)  # the scroll event comes with the next frame
     page.set_viewport_size({"width": 360, "height": 700})
     page.evaluate(FRAMES)  # and the resize's
-    assert page.evaluate("(l => l.scrollTop + l.clientHeight >= l.scrollHeight - 8)(document.querySelector('.ris3w-log'))")
+    at_end = "(l => l.scrollTop + l.clientHeight >= l.scrollHeight - 8)(document.querySelector('.ris3w-log'))"
+    assert page.evaluate(at_end)
 
 
 def test_on_a_desktop_opening_the_chat_focuses_the_input_and_the_page_shows_around_it(contexts: Any) -> None:
@@ -250,7 +252,7 @@ def test_suggested_questions_before_the_first_message(contexts: Any, standin: St
     page.screenshot(path=str(SHOTS / f"suggested-questions-{size}.png"))
     # Before the first message, switching the language brings the greeting and the topics in that language.
     page.click(".ris3w-lang")
-    wait_until(page, "document.querySelector('.ris3w-replies') && document.querySelector('.ris3w-replies').lang === 'en'")
+    wait_until(page, "(document.querySelector('.ris3w-replies') || {}).lang === 'en'")
     assert page.locator(".ris3w-reply").all_inner_texts() == menu_titles("en")
     assert page.locator(".ris3w-bot").count() == 1
     # A topic sends the bot's own payload for that fact; the user sees its title.
@@ -260,7 +262,8 @@ def test_suggested_questions_before_the_first_message(contexts: Any, standin: St
     first.click()
     wait_until(page, "document.querySelectorAll('.ris3w-bot').length > 1")
     knowledge = load_knowledge(get_settings().knowledge_dir)
-    assert standin.messages()[received] == '/answer_fact{"fact_id":"%s"}' % knowledge.menu[0]
+    payload = "/answer_fact" + json.dumps({"fact_id": knowledge.menu[0]}, separators=(",", ":"))
+    assert standin.messages()[received] == payload
     assert page.locator(".ris3w-user").last.inner_text().endswith(title)
 
 
