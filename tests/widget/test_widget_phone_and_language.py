@@ -18,6 +18,7 @@ from bot.settings import PROJECT_ROOT, get_settings
 
 pytestmark = pytest.mark.usefixtures("widget_server")
 SHOTS = PROJECT_ROOT / "reports" / "widget"
+AXE = PROJECT_ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
 SIZES = {"desktop": (1280, 800), "phone": (360, 740)}
 # Two animation frames: what the page does on a scroll or a resize has run after this.
 FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
@@ -47,9 +48,12 @@ def contexts(browser: Any, backoffice_app: ServedApp) -> Iterator[Any]:
     """Opens browser contexts at a size (each its own site storage); all are closed after the test."""
     made: list[Any] = []
 
-    def new(size: str) -> Any:
+    def new(size: str, bypass_csp: bool = False) -> Any:
+        """bypass_csp: for axe, which is injected as an inline script that the demo page's CSP forbids."""
         width, height = SIZES[size]
-        context = browser.new_context(viewport={"width": width, "height": height}, base_url=backoffice_app.url)
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, base_url=backoffice_app.url, bypass_csp=bypass_csp
+        )
         context.set_default_timeout(TIMEOUT)
         made.append(context)
         return context
@@ -78,6 +82,15 @@ def box(page: Any, selector: str) -> dict[str, float]:
     return page.locator(selector).last.bounding_box()
 
 
+def axe_violations(page: Any) -> list[Any]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "axe.run(document, {runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})"
+    )
+    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
+
+
 def labels(page: Any) -> tuple[str, str, str]:
     return (
         page.get_attribute("#ris3w-input", "placeholder"),
@@ -93,7 +106,7 @@ def labels(page: Any) -> tuple[str, str, str]:
 def test_the_language_offer_is_made_once_and_never_covers_the_last_button(
     contexts: Any, standin: StandInChat, size: str
 ) -> None:
-    page = contexts(size).new_page()
+    page = contexts(size, bypass_csp=True).new_page()
     offer_buttons = {"text": "Hello! Pick a topic:", "lang": "en", "quick_replies": BUTTONS}
     standin.scripted["hello"] = [("bot_uttered", offer_buttons)]
     # The user picked Finnish (the language button), then writes English: the switch is offered, in English.
@@ -114,6 +127,7 @@ def test_the_language_offer_is_made_once_and_never_covers_the_last_button(
     )
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"language-offer-{size}.png"))
+    assert axe_violations(page) == []
     # Dismissed, it goes, and it is not offered again in this conversation, on this page or after a reload.
     page.click(".ris3w-offer-no")
     assert page.is_hidden(".ris3w-offer")
@@ -244,12 +258,13 @@ def menu_titles(lang: str) -> list[str]:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_suggested_questions_before_the_first_message(contexts: Any, standin: StandInChat, size: str) -> None:
-    page = contexts(size).new_page()
+    page = contexts(size, bypass_csp=True).new_page()
     open_widget(page, "fi")
     wait_until(page, "document.querySelectorAll('.ris3w-reply').length > 0")
     assert page.locator(".ris3w-reply").all_inner_texts() == menu_titles("fi")
     assert page.get_attribute(".ris3w-replies", "lang") == "fi"
     page.screenshot(path=str(SHOTS / f"suggested-questions-{size}.png"))
+    assert axe_violations(page) == []
     # Before the first message, switching the language brings the greeting and the topics in that language.
     page.click(".ris3w-lang")
     wait_until(page, "(document.querySelector('.ris3w-replies') || {}).lang === 'en'")
