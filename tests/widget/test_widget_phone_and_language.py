@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 import pytest
 from chat_standin import StandInChat
-from widget_helpers import TIMEOUT, ServedApp, wait_until
+from widget_helpers import ALLOWED_ORIGIN, TIMEOUT, ServedApp, wait_until
 
 from bot.knowledge.store import load_knowledge
 from bot.settings import PROJECT_ROOT, get_settings
@@ -283,9 +283,14 @@ def test_suggested_questions_before_the_first_message(contexts: Any, standin: St
 
 
 def test_the_topics_endpoint_refuses_an_unknown_language(backoffice_app: ServedApp) -> None:
-    with urlopen(f"{backoffice_app.url}/static/widget/topics.json?lang=en") as response:
+    # The council's pages fetch it from another origin: an allowed one gets the CORS header, as for the widget.
+    asked = Request(f"{backoffice_app.url}/static/widget/topics.json?lang=en", headers={"Origin": ALLOWED_ORIGIN})
+    with urlopen(asked) as response:
         body = json.load(response)
+        assert response.headers["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
     assert [b["title"] for b in body["buttons"]] == menu_titles("en")
+    with urlopen(Request(asked.full_url, headers={"Origin": "https://stranger.example"})) as response:
+        assert response.headers["Access-Control-Allow-Origin"] is None
     with pytest.raises(Exception) as refused:
         urlopen(f"{backoffice_app.url}/static/widget/topics.json?lang=sv")
     assert getattr(refused.value, "code", None) == 400
