@@ -6,6 +6,7 @@ it" and "not up to date"."""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import pytest
@@ -104,3 +105,19 @@ def _days() -> tuple[Any, Any]:
 
     today = date.today()
     return today - timedelta(days=2), today + timedelta(days=1)
+
+
+async def test_the_real_bot_records_which_form_question_a_message_answers(review_stack: Any) -> None:
+    """With the real servers: Rasa's own tracker store says the name was typed at the form's name question."""
+    sender = f"review-form-{uuid.uuid4().hex[:8]}"
+    asked = review_stack.ask(sender, "I want to talk to a person")
+    assert "name" in asked.lower(), asked
+    review_stack.ask(sender, NAME)
+    review_stack.ask(sender, "cancel")
+    turns = [t for t in load_turns(review_stack.desk.config.tracker_url, *_days())
+             if t.conversation_id == f"rest:{sender}"]
+    assert [(t.text, t.form_slot) for t in turns] == [
+        ("I want to talk to a person", None), (NAME, "handoff_name"), ("cancel", "handoff_contact")
+    ]
+    texts = [q.text for g in review_stack.desk.groups(turns) for q in g.questions]
+    assert NAME not in texts

@@ -598,7 +598,7 @@
     var wanted = store.get(sessionStorage, "open", attr("open", "false") === "true");
     if (wanted) {
       panel.hidden = false; root.classList.add("ris3w-open"); launcher.setAttribute("aria-expanded", "true");
-      texts(); connect();
+      texts(); if (!history.length) greet(); connect();
     }
     // A page of an ongoing conversation connects even with the panel closed, so that a reply pushed to the
     // session (the project manager's) arrives while the page is open.
