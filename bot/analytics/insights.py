@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta, tzinfo
 from typing import Any
 
+from bot.analytics.test_traffic import TEST_SENDER_PREFIXES, is_test_traffic
 from bot.analytics.turns import CHANNELS, TurnRecord
 
 LANGUAGES = ("en", "fi")
@@ -37,6 +38,9 @@ FIGURES = (
     "buttons",
 )
 DAILY = ("conversations", "user_messages", "questions", "answered", "dont_know", "handoffs_started", "buttons")
+# Up to this many days the trend chart has a bar a day; a longer period is drawn a week a bar, so that one busy
+# day among quiet ones is a bar one can see (the table of the days with messages names the day).
+DAILY_CHART_MAX_DAYS = 14
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -76,9 +80,42 @@ def _daily(turns: Sequence[TurnRecord], first: date, last: date, zone: tzinfo) -
         by_day[turn.time.astimezone(zone).date()].append(turn)
     rows = []
     for day in _days(first, last):  # every day of the period, a quiet one as zeros: the trend has no gaps
-        counts = figures(by_day.get(day, []))
-        rows.append({"date": day.isoformat(), **{name: counts[name] for name in DAILY}})
+        turns_of_day = by_day.get(day, [])
+        counts = figures(turns_of_day)
+        per_channel = Counter(turn.channel for turn in turns_of_day)
+        rows.append({
+            "date": day.isoformat(),
+            **{name: counts[name] for name in DAILY},
+            "by_channel": {channel: per_channel.get(channel, 0) for channel in CHANNELS},
+        })
     return rows
+
+
+def _weekly(daily: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The daily rows summed by calendar week (Monday first), each week clipped to the period."""
+    weeks: dict[date, dict[str, Any]] = {}
+    for row in daily:
+        day = date.fromisoformat(row["date"])
+        monday = day - timedelta(days=day.weekday())
+        week = weeks.setdefault(monday, {
+            "from": row["date"], "to": row["date"], "days": 0,
+            **{name: 0 for name in DAILY}, "by_channel": {channel: 0 for channel in CHANNELS},
+        })
+        week["to"] = row["date"]
+        week["days"] += 1
+        for name in DAILY:
+            week[name] += row[name]
+        for channel, count in row["by_channel"].items():
+            week["by_channel"][channel] = week["by_channel"].get(channel, 0) + count
+    return [weeks[monday] for monday in sorted(weeks)]
+
+
+def _trend(daily: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What the trend chart draws: the days themselves in a short period, else the weeks."""
+    if len(daily) <= DAILY_CHART_MAX_DAYS:
+        rows = [{"from": row["date"], "to": row["date"], "days": 1, **row} for row in daily]
+        return {"unit": "day", "rows": rows}
+    return {"unit": "week", "rows": _weekly(daily)}
 
 
 def _busiest(counts: Sequence[int], labels: Sequence[Any]) -> Any:
@@ -142,14 +179,19 @@ def insights(
     titles: Mapping[str, Mapping[str, str]] | None = None,
     channel: str | None = None,
     language: str | None = None,
+    include_tests: bool = False,
 ) -> dict[str, Any]:
     """The page's figures as a plain dict (the JSON of GET /api/insights). `turns` are the period's, as
     load_turns gives them with the same `zone`; `titles` maps a fact id to its {"title", "topic"}. With
     `channel` and/or `language`, everything but the per-channel and per-language breakdown is of those turns
-    only; the breakdown always shows every channel and language, so that the page can offer them."""
+    only; the breakdown always shows every channel and language, so that the page can offer them. Test traffic
+    (bot/analytics/test_traffic.py) is left out unless `include_tests`; how much there was is said either way."""
     titles = titles or {}
     # The Review page's "try it" box talks to the bot as staff, not as a user: its conversations are left out.
     turns = [turn for turn in turns if not turn.conversation_id.startswith(STAFF_TRY_PREFIX)]
+    tests = [turn for turn in turns if is_test_traffic(turn.conversation_id)]
+    if not include_tests:
+        turns = [turn for turn in turns if not is_test_traffic(turn.conversation_id)]
     chosen = [
         turn
         for turn in turns
@@ -163,6 +205,7 @@ def insights(
     def where(test: Callable[[TurnRecord], bool]) -> dict[str, Any]:
         return figures([turn for turn in turns if test(turn)])
 
+    daily = _daily(chosen, first, last, zone)
     breakdown = []
     for each_channel in all_channels:
         for each_language in all_languages:
@@ -176,14 +219,22 @@ def insights(
             "timezone": str(zone),
             "days": (last - first).days + 1,
         },
-        "filter": {"channel": channel, "language": language},
+        "filter": {"channel": channel, "language": language, "tests": include_tests},
+        "test_traffic": {
+            "included": include_tests,
+            "conversations": len({turn.conversation_id for turn in tests}),
+            "user_messages": len(tests),
+            "sender_prefixes": list(TEST_SENDER_PREFIXES),
+        },
         "channels": all_channels,
         "languages": all_languages,
         "totals": figures(chosen),
         "by_channel": {c: where(lambda t, c=c: t.channel == c) for c in all_channels},
         "by_language": {lang: where(lambda t, lang=lang: t.language == lang) for lang in all_languages},
         "by_channel_language": breakdown,
-        "daily": _daily(chosen, first, last, zone),
+        "daily": daily,
+        "active_days": [row for row in daily if row["user_messages"]],
+        "trend": _trend(daily),
         "hours": _hours(chosen, zone),
         "top_facts": _top_facts(chosen, titles),
     }

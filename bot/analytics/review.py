@@ -84,6 +84,9 @@ DECLINED, HEDGED, LOW_CONFIDENCE, HANDOFF = "declined", "hedged", "low_confidenc
 REASONS = (DECLINED, HEDGED, LOW_CONFIDENCE, HANDOFF)
 # The question a handoff is put down to: the conversation's last question at most this long before it.
 HANDOFF_LOOKBACK = timedelta(minutes=30)
+# What a user types at these form questions is personal data (a name, an address, a message for the project
+# manager), never a question for the queue, even when the bot took it for one.
+PERSONAL_FORM_SLOTS = frozenset({"handoff_name", "handoff_contact", "handoff_addition"})
 # The back office's "try it" box asks the bot over REST as this sender (plus a random tail): not a user.
 TRY_SENDER_PREFIX = "backoffice-review-try-"
 # At most this many distinct questions are grouped (the most recent ones): grouping compares every pair.
@@ -144,6 +147,11 @@ class ReviewQuestion:
         unless someone ticks it on purpose."""
         return redact(self.text) != self.text
 
+    @property
+    def shown(self) -> str:
+        """The text as the page shows it: an address or a phone number in it hidden."""
+        return redact(self.text) if self.contact_details else self.text
+
     def add(self, turn: TurnRecord, reasons: Iterable[str]) -> None:
         self.count += 1
         self.spellings[turn.text.strip()] += 1
@@ -183,6 +191,10 @@ class ReviewGroup:
     @property
     def representative(self) -> str:
         return self.questions[0].text
+
+    @property
+    def representative_shown(self) -> str:
+        return self.questions[0].shown
 
     @property
     def first_seen(self) -> datetime | None:
@@ -252,7 +264,13 @@ def group_id(questions: Iterable[ReviewQuestion]) -> str:
 
 def is_question(turn: TurnRecord) -> bool:
     text_ = turn.text.strip()
-    return bool(text_) and not turn.button and not text_.startswith("/") and not _from_try_box(turn)
+    return (
+        bool(text_)
+        and not turn.button
+        and not text_.startswith("/")
+        and not _from_try_box(turn)
+        and turn.form_slot not in PERSONAL_FORM_SLOTS
+    )
 
 
 def _from_try_box(turn: TurnRecord) -> bool:

@@ -13,7 +13,9 @@ session start or a restart. In it:
 - a handoff started: `action_human` ran and the handoff form was activated (in a Telegram group
   `action_human` only gives the link to a private chat: no form, not counted);
 - a handoff submitted: `action_submit_handoff` ran and set `handoff_reference` (a ticket was stored; a
-  cancelled or failed submission sets no reference).
+  cancelled or failed submission sets no reference);
+- the form question the message answers: the `requested_slot` a form had set when the message came (e.g.
+  "handoff_name": the message is the user's name, personal data and not a question to the bot).
 
 The language is the decision's, else the `language` slot as it stands at the end of the turn (the slot's
 initial value "en" when never set). The channel comes from the conversation id's prefix ("web:", "telegram:",
@@ -57,7 +59,7 @@ HANDOFF_SUBMIT_ACTION = "action_submit_handoff"
 HANDOFF_FORM = "handoff_form"
 # The event types a turn is made of; the bot's messages are not read (their text is not needed).
 _READ_TYPES = ("user", "slot", "action", "active_loop", "session_started", "restart")
-SLOTS_READ = ("language", "last_decision", "handoff_reference")
+SLOTS_READ = ("language", "last_decision", "handoff_reference", "requested_slot")
 
 # Only the columns read here; the table is Rasa's and is never created or changed here.
 _events = Table(
@@ -87,6 +89,7 @@ class TurnRecord:
     decision: the turn's `last_decision` dict, or None.
     button: a fact button was pressed.
     handoff_started / handoff_submitted: see the module's docstring; handoff_reference: the ticket's reference.
+    form_slot: the slot a form asked for when the message came ("handoff_name", …), or None.
     """
 
     event_id: int
@@ -101,6 +104,7 @@ class TurnRecord:
     handoff_started: bool
     handoff_submitted: bool
     handoff_reference: str | None = None
+    form_slot: str | None = None
 
     @property
     def answered(self) -> bool:
@@ -135,8 +139,17 @@ def _bounds(first: date, last: date, zone: tzinfo) -> tuple[float, float]:
 class _Turn:
     """A turn being read: the user event and what followed so far."""
 
-    def __init__(self, row_id: int, sender: str, timestamp: float, intent: str | None, event: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        row_id: int,
+        sender: str,
+        timestamp: float,
+        intent: str | None,
+        event: dict[str, Any],
+        form_slot: str | None = None,
+    ) -> None:
         self.row_id, self.sender, self.timestamp = row_id, sender, timestamp
+        self.form_slot = form_slot
         self.text = str(event.get("text") or "")
         parsed = event.get("parse_data") or {}
         self.intent = intent or ((parsed.get("intent") or {}).get("name") if isinstance(parsed, dict) else None)
@@ -160,6 +173,7 @@ class _Turn:
             handoff_started=self.human and self.form,
             handoff_submitted=self.submit and bool(self.reference),
             handoff_reference=self.reference if self.submit else None,
+            form_slot=self.form_slot,
         )
 
 
@@ -182,6 +196,7 @@ def turns_from_rows(
     needed: they carry the conversation's language."""
     sender: str | None = None
     language = DEFAULT_LANGUAGE
+    requested: str | None = None  # the slot a form is asking for, as the conversation stands
     turn: _Turn | None = None
 
     def close() -> TurnRecord | None:
@@ -199,21 +214,24 @@ def turns_from_rows(
         if sender_id != sender:
             if (record := close()) is not None:
                 yield record
-            sender, language = sender_id, DEFAULT_LANGUAGE
+            sender, language, requested = sender_id, DEFAULT_LANGUAGE, None
         if type_name == "user":
             if (record := close()) is not None:
                 yield record
             event = _decode(data)
-            turn = _Turn(row_id, sender_id, float(timestamp or event.get("timestamp") or 0.0), intent_name, event)
+            at = float(timestamp or event.get("timestamp") or 0.0)
+            turn = _Turn(row_id, sender_id, at, intent_name, event, requested)
         elif type_name in ("session_started", "restart"):
             if (record := close()) is not None:
                 yield record
             if type_name == "restart":  # a restart forgets the slots; a new session carries them over (domain.yml)
-                language = DEFAULT_LANGUAGE
+                language, requested = DEFAULT_LANGUAGE, None
         elif type_name == "slot" and action_name in SLOTS_READ:
             value = _decode(data).get("value")
             if action_name == "language" and isinstance(value, str) and value:
                 language = value
+            elif action_name == "requested_slot":
+                requested = value if isinstance(value, str) and value else None
             elif turn is not None and action_name == "last_decision":
                 turn.decision = value if isinstance(value, dict) else None
             elif turn is not None and action_name == "handoff_reference" and value:
@@ -221,8 +239,11 @@ def turns_from_rows(
         elif turn is not None and type_name == "action":
             turn.human = turn.human or action_name == HANDOFF_OPEN_ACTION
             turn.submit = turn.submit or action_name == HANDOFF_SUBMIT_ACTION
-        elif turn is not None and type_name == "active_loop" and action_name == HANDOFF_FORM:
-            turn.form = True
+        elif type_name == "active_loop":
+            if not action_name:  # a form ended (or was cancelled): no question of it is pending
+                requested = None
+            elif turn is not None and action_name == HANDOFF_FORM:
+                turn.form = True
     if (record := close()) is not None:
         yield record
 

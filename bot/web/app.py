@@ -68,6 +68,7 @@ def _routes(app: web.Application) -> None:
     app.router.add_post("/inbox/logout", auth.logout)
     app.router.add_get("/inbox", inbox.ticket_list)
     app.router.add_get("/inbox/tickets/{reference}", inbox.ticket_page)
+    app.router.add_get("/inbox/tickets/{reference}/deliveries", inbox.deliveries)
     app.router.add_post("/inbox/tickets/{reference}/status", inbox.change_status)
     app.router.add_post("/inbox/tickets/{reference}/replies", replies.inbox_reply)
 

@@ -75,6 +75,32 @@ async def ticket_page(request: web.Request) -> web.StreamResponse:
     return render("ticket.html", context)
 
 
+# Delivery states that may still change by themselves (the outbox is at work): the ticket page asks again.
+UNSETTLED = ("pending",)
+
+
+async def deliveries(request: web.Request) -> web.StreamResponse:
+    """The state of each route of the ticket's thread messages, as the ticket page shows it, for its script
+    (static/ticket.js) to update the page after a reply without a reload."""
+    reference = normalise_reference(request.match_info["reference"])
+    ticket = await asyncio.to_thread(request.app[STORE].thread, reference)
+    if ticket is None:
+        return error_response(request, 404, "No ticket with this reference.")
+    jobs = [job for message in ticket.messages for job in message.jobs]
+    return web.json_response({
+        "deliveries": [
+            {
+                "id": job.id,
+                "status": job.status,
+                "text": f"{ROUTE_LABELS.get(job.route, job.route)}: {DELIVERY_LABELS.get(job.status, job.status)}"
+                + (f" ({job.last_error})" if job.last_error else ""),
+            }
+            for job in jobs
+        ],
+        "settled": not any(job.status in UNSETTLED for job in jobs),
+    })
+
+
 async def change_status(request: web.Request) -> web.StreamResponse:
     reference = normalise_reference(request.match_info["reference"])
     status = (await request.post()).get("status")

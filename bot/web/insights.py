@@ -1,12 +1,13 @@
 """The Insights page: how the assistant is doing, for a chosen period, from what the bot recorded.
 
-- GET /inbox/insights?from=YYYY-MM-DD&to=YYYY-MM-DD[&channel=web|telegram|rest][&language=en|fi]: the page
+- GET /inbox/insights?from=YYYY-MM-DD&to=YYYY-MM-DD[&channel=web|telegram|rest][&language=en|fi][&tests=1]: the page
   (signed in, as everything under /inbox); GET /insights sends the browser there.
 - GET /api/insights?… : the page's figures as JSON (the API's session or token rules, bot/web/auth.py).
 - GET /api/insights.csv?…&table=summary|daily|hours|facts: one table as CSV (aggregates only).
 
-Without `from`/`to` the period is the last 30 days up to today. Days, hours and weekdays are those of the
-handoff's time zone (RIS3_HANDOFF_TIMEZONE, Europe/Helsinki by default): the council's working day.
+Without `from`/`to` the period is the last 30 days up to today. Test traffic (REST senders "test-…", "faq-…",
+"bench-…", "profile-…": bot/analytics/test_traffic.py) is left out unless `tests=1`. Days, hours and weekdays
+are those of the handoff's time zone (RIS3_HANDOFF_TIMEZONE, Europe/Helsinki by default): the council's working day.
 The figures are computed on each request from Rasa's tracker store (bot/analytics); nothing is cached or
 copied, so the conversation purge removes what they are made of. What each figure means: docs/insights.md.
 """
@@ -125,14 +126,25 @@ def fact_titles() -> dict[str, dict[str, str]]:
         return {}
 
 
+def include_tests(query: Any) -> bool:
+    """`tests=1` counts test traffic in; raises BadPeriod for anything but 1 or 0 (or nothing)."""
+    value = query.get("tests") or "0"
+    if value not in ("0", "1"):
+        raise BadPeriod("tests must be 1 (count test traffic in) or 0")
+    return value == "1"
+
+
 async def _figures(request: web.Request) -> dict[str, Any]:
     """The figures the query asks for; raises BadPeriod or TrackerStoreUnavailable."""
     zone = _zone(request)
     first, last, channel, language = read_query(request.query, datetime.now(zone).date())
+    tests = include_tests(request.query)
     url = request.app[HANDOFF_SETTINGS].tracker_database_url
     turns = await asyncio.to_thread(load_turns, url, first, last, zone=zone)
     titles = await asyncio.to_thread(fact_titles)
-    return insights(turns, first, last, zone, titles=titles, channel=channel, language=language)
+    return insights(
+        turns, first, last, zone, titles=titles, channel=channel, language=language, include_tests=tests
+    )
 
 
 def _unavailable(request: web.Request, exc: TrackerStoreUnavailable) -> web.Response:
@@ -147,7 +159,7 @@ def percent(value: float | None) -> str:
 
 def _query_string(data: dict[str, Any], **extra: str) -> str:
     values = {"from": data["period"]["from"], "to": data["period"]["to"]}
-    values.update({key: value for key, value in data["filter"].items() if value})
+    values.update({key: "1" if value is True else value for key, value in data["filter"].items() if value})
     values.update(extra)
     return urlencode(values)
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot.web.keys import SETTINGS
+from bot.web.widget_topics import TOPICS_PATH, topics
 
 WIDGET_PREFIX = "/static/widget/"
 ASSET_MAX_AGE_SECONDS = 300
@@ -166,4 +167,5 @@ def setup_widget(app: web.Application) -> None:
     app.router.add_get("/", demo_page)
     app.router.add_get("/favicon.ico", favicon_route)
     app.router.add_get("/assistant", assistant_page)
+    app.router.add_get(TOPICS_PATH, topics)  # before the static files' route, which would answer 404
     app.on_response_prepare.append(_widget_cors)

@@ -106,9 +106,14 @@ def test_sign_in_see_the_charts_and_tables(browser: Any, served: ServedApp) -> N
         page.click("text=Messages by weekday and hour")
         totals_row = page.locator("table.heat tbody tr").last.locator("td")
         assert [int(totals_row.nth(hour).inner_text()) for hour in range(24)] == by_hour
+        # The days with messages are shown as they are; all days of the period under "Daily figures".
+        assert page.locator("#active-days").is_visible()
         page.click("text=Daily figures")
-        assert page.locator("table.figures").nth(1).is_visible()
-        assert page.locator("table.figures").nth(1).locator("tbody tr").count() == 9
+        daily = page.locator("table:has(#daily-caption)")
+        assert daily.is_visible() and daily.locator("tbody tr").count() == 9
+        # A 9-day period: a bar a day, stacked by channel, the same numbers as the table of days with messages.
+        stacks = page.evaluate("Chart.getChart('chart-daily').data.datasets.map(set => set.label)")
+        assert stacks == ["Website chat", "Telegram", "REST"], stacks
         assert page.locator("a[download]").count() == 4
         answered = [r for r in served.answered if r[0].startswith("/static/")]
         assert ("/static/charts/chart.umd.min.js", 200) in answered and ("/static/insights.js", 200) in answered
@@ -161,6 +166,8 @@ def test_accessibility_axe(browser: Any, served: ServedApp, width: int) -> None:
             f"{[(v['id'], [n['target'] for n in v['nodes']][:3]) for v in result['incomplete']]}"
         )
         assert found == []
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"insights-{width}.png"), full_page=True)
         if width == 360:  # the page scrolls only inside its wide tables, not sideways as a whole
             wide = page.evaluate(
                 "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth)"

@@ -130,6 +130,7 @@ class Asked:
     outcome: dict[str, Any] | None = None
     handoff: bool = False
     minutes: float = 0.0  # after the conversation's start
+    form_slot: str | None = None  # the form question it answers (Rasa's requested_slot when it came)
 
 
 @dataclass
@@ -153,6 +154,9 @@ def rows_of(conversation: Conversation) -> list[dict[str, Any]]:
     for number, asked in enumerate(conversation.asked):
         at = start + asked.minutes * 60 + number * 0.01
         language = (asked.outcome or {}).get("language", "en")
+        if asked.form_slot:
+            rows.append(_row(sender, "slot", at - 0.005, {"name": "requested_slot", "value": asked.form_slot},
+                             action="requested_slot"))
         rows.append(_row(sender, "user", at, {"text": asked.text, "input_channel": "rest",
                                                 "parse_data": {"intent": {"name": "ask"}}}, intent="ask"))
         rows.append(_row(sender, "slot", at + 0.001, {"name": "language", "value": language}, action="language"))

@@ -162,8 +162,9 @@ def test_assign_a_group_to_a_fact_and_the_bot_answers_it(browser: Any, served: S
         page.fill("#fact-search", "green logistics")
         assert page.locator("#fact-list li:not([hidden])").count() < page.locator("#fact-list li").count()
         assert FACT_WORDS in page.locator("#fact-list li:not([hidden])").first.inner_text().lower()
-        # Typing a fact id chooses "answered by a fact".
-        group.locator("input[name=fact]").fill(FACT)
+        # Nothing is chosen beforehand (the bot's guess is only a hint); choosing a fact chooses "answered by a fact".
+        assert group.locator("select[name=fact]").input_value() == ""
+        group.locator("select[name=fact]").select_option(FACT)
         assert group.locator("input[name=decision][value=fact]").is_checked()
         group.locator("button[type=submit]").click()
         page.wait_for_url("**/inbox/review?*decided=*")

@@ -29,7 +29,7 @@
   var T = {
     en: { open: "Open chat", close: "Close chat", title: "RIS3 assistant", input: "Your message", send: "Send",
       typing: "The assistant is typing…", offline: "Cannot reach the chat service. Reconnecting…",
-      other: "Suomeksi", offer: "Switch the chat to English", log: "Conversation", you: "You", bot: "Assistant",
+      other: "Suomeksi", offer: "Switch the chat to English", noThanks: "No, thanks", log: "Conversation", you: "You", bot: "Assistant",
       failed: "The assistant could not handle that message. Please try again.",
       rateLimited: "Too many messages at once. Please wait {s} s and send your message again.",
       unsent: "Not sent", newTab: "(opens in a new tab)", links: "Links", unread: "{n} new",
@@ -38,7 +38,7 @@
       hello: "Hello! Ask me about the Kymenlaakso smart specialisation strategy (RIS3)." },
     fi: { open: "Avaa chat", close: "Sulje chat", title: "RIS3-avustaja", input: "Viestisi", send: "Lähetä",
       typing: "Avustaja kirjoittaa…", offline: "Chat-palveluun ei saada yhteyttä. Yhdistetään uudelleen…",
-      other: "In English", offer: "Vaihda chatin kieleksi suomi", log: "Keskustelu", you: "Sinä", bot: "Avustaja",
+      other: "In English", offer: "Vaihda chatin kieleksi suomi", noThanks: "Ei kiitos", log: "Keskustelu", you: "Sinä", bot: "Avustaja",
       failed: "Avustaja ei pystynyt käsittelemään viestiä. Yritä uudelleen.",
       rateLimited: "Liian monta viestiä kerralla. Odota {s} s ja lähetä viestisi uudelleen.",
       unsent: "Ei lähetetty", newTab: "(avautuu uuteen välilehteen)", links: "Linkit", unread: "{n} uutta",
@@ -55,13 +55,18 @@
   var keepMs = (isFinite(keepHours) && keepHours > 0 ? keepHours : 24) * 3600000;
   var lastActive = store.get(localStorage, "active", 0);
   if (lastActive && Date.now() - lastActive > keepMs) {
-    ["history", "session", "queue", "told", "active"].forEach(function (k) {
+    ["history", "session", "queue", "told", "active", "offered", "chosen"].forEach(function (k) {
       try { localStorage.removeItem(KEY + k); } catch (e) { /* no storage */ }
     });
   }
   var pageLang = (attr("lang", document.documentElement.lang || "fi")).slice(0, 2).toLowerCase();
   var lang = store.get(localStorage, "lang", pageLang === "en" ? "en" : "fi");
   if (!LANGS[lang]) lang = "fi";
+  // The interface follows the conversation's language (an English writer on a Finnish page gets English
+  // labels) until the user picks one with the language button; after that the switch is only offered, once.
+  var chosen = store.get(localStorage, "chosen", false) === true;
+  // The offer to switch: "" (not made yet in this conversation), "open" (shown), "done" (answered or dismissed).
+  var offered = store.get(localStorage, "offered", "");
   var history = store.get(localStorage, "history", []);
   var sessionId = store.get(localStorage, "session", null);
   // Typed while offline and not yet sent: kept so that a reload does not lose them.
@@ -102,11 +107,13 @@
   head.append(title, langBtn, closeBtn);
   var log = el("div", "ris3w-log");
   log.setAttribute("role", "log"); log.setAttribute("aria-live", "polite"); log.tabIndex = 0;
-  // Offered when the bot answers in the other language than the interface's (an English-writing user on a
-  // Finnish page): one press switches the interface too.
+  // Offered once a conversation, when the bot answers in the other language than the one the user picked: one
+  // press switches the interface too; "No, thanks", the next message or a switch by the language button ends
+  // the offer for good.
   var offer = el("p", "ris3w-offer"); offer.hidden = true;
   var offerBtn = el("button", "ris3w-offer-btn"); offerBtn.type = "button";
-  offer.appendChild(offerBtn);
+  var offerNo = el("button", "ris3w-offer-no"); offerNo.type = "button";
+  offer.append(offerBtn, offerNo);
   var typing = el("p", "ris3w-typing"); typing.hidden = true;
   typing.setAttribute("role", "status");
   var status = el("p", "ris3w-status"); status.hidden = true;
@@ -125,16 +132,40 @@
   panel.append(head, log, offer, typing, status, count, countSr, form);
   root.append(panel, launcher);
 
-  // The newest message in view: after a reload or on another page the panel opens (and its stylesheet, which
-  // gives the log its height, may arrive after the messages), at the latest message.
+  // The newest answer in view: after a reload or on another page the panel opens (and its stylesheet, which
+  // gives the log its height, may arrive after the messages) at the latest message, or at the start of the
+  // latest answer when that is taller than the log, so that it is read from its first line. The log keeps
+  // that place as it resizes (`stick`) until the user scrolls elsewhere.
   var unread = 0;
-  var stick = true;
-  function toEnd() { log.scrollTop = log.scrollHeight; stick = true; }
-  log.addEventListener("scroll", function () { stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 8; });
-  if (window.ResizeObserver) new ResizeObserver(function () { if (stick) toEnd(); }).observe(log);
+  var stick = true, mode = "end", placed = -1;
+  function answerStart() {
+    var boxes = log.querySelectorAll(".ris3w-msg"), first = null;
+    for (var i = boxes.length - 1; i >= 0 && !boxes[i].classList.contains("ris3w-user"); i--) first = boxes[i];
+    return first;
+  }
+  // Where the latest answer starts, when it does not fit below that point; else null (the end will do).
+  function startOffset() {
+    var start = answerStart();
+    if (!start || !log.clientHeight) return null;
+    var at = start.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop - 8;
+    return log.scrollHeight - at > log.clientHeight ? Math.max(0, Math.floor(at)) : null;
+  }
+  function scrollTo(at) {
+    log.scrollTop = at === null ? log.scrollHeight : at;
+    placed = log.scrollTop;
+    stick = true;
+  }
+  function toEnd() { var at = startOffset(); mode = at === null ? "end" : "start"; scrollTo(at); }
+  function keep() { if (stick) scrollTo(mode === "start" ? startOffset() : null); }
+  log.addEventListener("scroll", function () {
+    var atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 8;
+    if (atEnd && Math.abs(log.scrollTop - placed) >= 2) mode = "end";
+    stick = atEnd || Math.abs(log.scrollTop - placed) < 2;
+  });
+  if (window.ResizeObserver) new ResizeObserver(keep).observe(log);
 
   var css = el("link"); css.rel = "stylesheet"; css.href = base + "widget.css";
-  css.addEventListener("load", function () { if (stick) toEnd(); });
+  css.addEventListener("load", keep);
   document.head.appendChild(css);
 
   function texts() {
@@ -232,7 +263,7 @@
     if (msg.from === "bot" && msg.links && msg.links.length) links(body, msg.links);
     if (msg.image && /^https?:/.test(msg.image)) {
       var img = el("img"); img.src = msg.image; img.alt = "";
-      img.addEventListener("load", function () { if (stick) toEnd(); });
+      img.addEventListener("load", keep);
       body.appendChild(img);
     }
     if (msg.unsent) markUnsent(box);
@@ -277,6 +308,10 @@
 
   function add(msg) {
     if (panel.hidden && msg.from === "bot") { unread += 1; texts(); }
+    if (msg.from === "bot" && LANGS[msg.lang] && msg.lang !== lang) {
+      if (!chosen) follow(msg.lang);
+      else if (!offered) setOffered("open");
+    }
     log.querySelectorAll(".ris3w-replies").forEach(function (g) { g.remove(); });
     history.push(msg);
     save();
@@ -294,6 +329,7 @@
   }
 
   function user(shown, payload) {
+    if (offered === "open") setOffered("done");  // writing on is an answer to the offer too
     var entry = add({ from: "user", text: shown });
     waiting.push({ text: shown, typed: shown === payload, entry: entry });
     busy(true);
@@ -368,8 +404,28 @@
   function offerSwitch() {
     var latest = null;
     for (var i = history.length - 1; i >= 0 && !latest; i--) if (history[i].from === "bot" && LANGS[history[i].lang]) latest = history[i].lang;
-    offer.hidden = !latest || latest === lang;
-    if (!offer.hidden) { offerBtn.textContent = T[latest].offer; offerBtn.lang = latest; }
+    var shown = !offer.hidden;
+    offer.hidden = offered !== "open" || !latest || latest === lang;
+    if (!offer.hidden) {
+      offerBtn.textContent = T[latest].offer; offerBtn.lang = latest;
+      offerNo.textContent = T[latest].noThanks; offerNo.lang = latest;
+    }
+    // The bar takes its height from the log: the latest message and its buttons stay in view above it.
+    if (shown !== !offer.hidden && stick) scrollTo(mode === "start" ? startOffset() : null);
+  }
+  function setOffered(state) {
+    offered = state;
+    store.set(localStorage, "offered", state);
+    offerSwitch();
+  }
+
+  // The conversation went on in the other language (the server says so with each reply): the interface
+  // follows. The server already has that language, so it is not sent back as a switch.
+  function follow(to) {
+    lang = to;
+    store.set(localStorage, "lang", lang);
+    if (sessionId) store.set(localStorage, "told", sessionId + ":" + lang);
+    texts();
   }
 
   function connect() {
@@ -427,27 +483,60 @@
 
   function open() {
     panel.hidden = false;
+    root.classList.add("ris3w-open");
     unread = 0;
     launcher.setAttribute("aria-expanded", "true");
     store.set(sessionStorage, "open", true);
     texts();
-    if (!history.length) add({ from: "bot", text: T[lang].hello, lang: lang });
+    if (!history.length) greet();
     connect();
     toEnd();
-    input.focus();
+    // On a phone the on-screen keyboard would cover half of the answer: the focus goes into the log, and
+    // the keyboard comes when the user taps the input.
+    if (small()) log.focus({ preventScroll: true }); else input.focus();
+  }
+  function small() {
+    return !!(window.matchMedia && window.matchMedia("(max-width: 480px), (pointer: coarse)").matches);
+  }
+
+  // The greeting, with the topics of the knowledge base as suggested questions before the first message
+  // (the back office serves them from knowledge/; without them the greeting stands alone).
+  function greet() {
+    var hello = add({ from: "bot", text: T[lang].hello, lang: lang, hello: true });
+    if (!window.fetch) return;
+    fetch(base + "topics.json?lang=" + lang, { credentials: "omit" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        var buttons = (data && Array.isArray(data.buttons) ? data.buttons : []).filter(function (b) {
+          return b && typeof b.title === "string" && typeof b.payload === "string" && b.payload.charAt(0) === "/";
+        }).map(function (b) { return { title: b.title, payload: b.payload }; });
+        // Only while the greeting is still the whole conversation.
+        if (!buttons.length || history.length !== 1 || history[0] !== hello) return;
+        hello.buttons = buttons;
+        save();
+        renderAll();
+      })
+      .catch(function () { /* no suggestions: the user types a question */ });
   }
 
   function close() {
     panel.hidden = true;
+    root.classList.remove("ris3w-open");
     launcher.setAttribute("aria-expanded", "false");
     store.set(sessionStorage, "open", false);
     texts();
     launcher.focus();
   }
 
+  // The user's own choice: kept (the interface no longer follows the conversation) and told to the server.
   function switchLanguage(to) {
     lang = to;
+    chosen = true;
     store.set(localStorage, "lang", lang);
+    store.set(localStorage, "chosen", true);
+    if (offered === "open") setOffered("done");
+    // Before the first message the greeting and its topics come again in the chosen language.
+    if (history.length === 1 && history[0].hello) { history = []; log.textContent = ""; greet(); }
     texts();
   }
 
@@ -457,6 +546,10 @@
   offerBtn.addEventListener("click", function () {
     switchLanguage(offerBtn.lang);
     input.focus();  // the pressed button is gone
+  });
+  offerNo.addEventListener("click", function () {
+    setOffered("done");
+    input.focus();
   });
   root.addEventListener("keydown", function (e) {
     if (e.key === "Escape" && !panel.hidden) { e.preventDefault(); close(); }
@@ -489,13 +582,24 @@
   window.addEventListener("storage", function (e) {
     if (e.key === KEY + "history") { history = store.get(localStorage, "history", []); renderAll(); }
     if (e.key === KEY + "session") sessionId = store.get(localStorage, "session", sessionId);
+    // A language switch (or the conversation's) in another tab: this one follows without a reload.
+    if (e.key === KEY + "lang" || e.key === KEY + "chosen" || e.key === KEY + "offered") {
+      var to = store.get(localStorage, "lang", lang);
+      if (LANGS[to]) lang = to;
+      chosen = store.get(localStorage, "chosen", false) === true;
+      offered = store.get(localStorage, "offered", "");
+      texts();
+    }
   });
   renderAll();
   texts();
   function mount() {
     document.body.appendChild(root);
     var wanted = store.get(sessionStorage, "open", attr("open", "false") === "true");
-    if (wanted) { panel.hidden = false; launcher.setAttribute("aria-expanded", "true"); texts(); connect(); }
+    if (wanted) {
+      panel.hidden = false; root.classList.add("ris3w-open"); launcher.setAttribute("aria-expanded", "true");
+      texts(); if (!history.length) greet(); connect();
+    }
     // A page of an ongoing conversation connects even with the panel closed, so that a reply pushed to the
     // session (the project manager's) arrives while the page is open.
     else if (sessionId) connect();

@@ -74,34 +74,39 @@
     },
   });
 
-  var days = data.daily.map(function (row) {
-    return row.date;
+  // The trend: a bar a day in a short period, a week a bar in a longer one (data.trend), stacked by channel so
+  // that the channels are told apart at a glance and one busy day is not lost among empty bars.
+  var trend = data.trend.rows;
+  var perWeek = data.trend.unit === "week";
+  var days = trend.map(function (row) {
+    return perWeek ? (row.from === row.to ? row.from : row.from + " – " + row.to) : row.from;
   });
   function series(name) {
-    return data.daily.map(function (row) {
+    return trend.map(function (row) {
       return row[name];
     });
   }
+  var channelColours = { web: BLUE, telegram: GREEN, rest: ORANGE, other: GREY };
+  var per = perWeek ? "week" : "day";
 
   draw("chart-daily", {
-    type: "line",
+    type: "bar",
     data: {
       labels: days,
-      datasets: [
-        { label: "User messages", data: series("user_messages"), borderColor: BLUE, backgroundColor: BLUE },
-        {
-          label: "Conversations",
-          data: series("conversations"),
-          borderColor: ORANGE,
-          backgroundColor: ORANGE,
-          borderDash: [6, 4],
-          pointStyle: "rect",
-        },
-      ],
+      datasets: Object.keys(CHANNELS).filter(function (channel) {
+        return trend.some(function (row) { return channel in row.by_channel; });
+      }).map(function (channel) {
+        return {
+          label: CHANNELS[channel],
+          backgroundColor: channelColours[channel],
+          stack: "messages",
+          data: trend.map(function (row) { return row.by_channel[channel] || 0; }),
+        };
+      }),
     },
     options: {
-      plugins: { title: title("Conversations and user messages per day") },
-      scales: { y: countAxis() },
+      plugins: { title: title("User messages per " + per + ", by channel") },
+      scales: { x: { stacked: true }, y: Object.assign(countAxis(), { stacked: true }) },
     },
   });
 
@@ -116,7 +121,7 @@
       ],
     },
     options: {
-      plugins: { title: title("Answers, “don't know” replies and handoffs per day") },
+      plugins: { title: title("Answers, “don't know” replies and handoffs per " + per) },
       scales: { x: { stacked: true }, y: Object.assign(countAxis(), { stacked: true }) },
     },
   });

@@ -1,5 +1,5 @@
 /* The Review page (bot/web/templates/review.html): searching the list of facts as one types, and choosing
-   "answered by a fact" when a fact id is typed. Without this script the page works the same, the list unfiltered. */
+   "answered by a fact" when a fact is chosen. Without this script the page works the same, the list unfiltered. */
 (function () {
   "use strict";
 
@@ -25,9 +25,9 @@
     });
   }
 
-  // Typing a fact id is choosing that decision: the radio button follows.
-  Array.prototype.forEach.call(document.querySelectorAll("form.decide input[name=fact]"), function (input) {
-    input.addEventListener("input", function () {
+  // Choosing a fact is choosing that decision: the radio button follows.
+  Array.prototype.forEach.call(document.querySelectorAll("form.decide [name=fact]"), function (input) {
+    input.addEventListener("change", function () {
       var radio = input.form.querySelector("input[name=decision][value=fact]");
       if (radio && input.value.trim()) {
         radio.checked = true;
