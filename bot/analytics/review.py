@@ -6,8 +6,10 @@ A question comes to the queue when its turn (bot/analytics/turns.py) was
 - hedged: the closest fact was given with "I'm not sure I understood";
 - low confidence: answered, but the calibrated model's probability is below its threshold for the language
   (knowledge/decision_model.json; possible when the rules, not the model, had the last word);
-- followed by a handoff: the last question of the conversation before the user asked for a person.
-Buttons, payloads ("/affirm") and the back office's own "try it" conversations are never questions here.
+- followed by a handoff: the last question of the conversation before the user asked for a person;
+- not helpful: the user pressed "No" under its answer ("Did this answer your question?", actions/feedback.py).
+Buttons, payloads ("/affirm"), answers typed into a handoff form and the back office's own "try it" conversations
+are never questions here.
 
 The same question typed alike (case, accents' composition and punctuation aside: bot.faq.cases.normalise) is one
 question with a count; questions are grouped by meaning with the bot's own embedding model (see GROUP_SIMILARITY).
@@ -82,7 +84,8 @@ logger = logging.getLogger(__name__)
 # --- what comes to the queue ------------------------------------------------------------------------------------
 
 DECLINED, HEDGED, LOW_CONFIDENCE, HANDOFF = "declined", "hedged", "low_confidence", "handoff"
-REASONS = (DECLINED, HEDGED, LOW_CONFIDENCE, HANDOFF)
+NOT_HELPFUL = "not_helpful"
+REASONS = (DECLINED, HEDGED, LOW_CONFIDENCE, HANDOFF, NOT_HELPFUL)
 # The question a handoff is put down to: the conversation's last question at most this long before it.
 HANDOFF_LOOKBACK = timedelta(minutes=30)
 # The back office's "try it" box asks the bot over REST as this sender (plus a random tail): not a user.
@@ -253,7 +256,13 @@ def group_id(questions: Iterable[ReviewQuestion]) -> str:
 
 def is_question(turn: TurnRecord) -> bool:
     text_ = turn.text.strip()
-    return bool(text_) and not turn.button and not text_.startswith("/") and not _from_try_box(turn)
+    return (
+        bool(text_)
+        and not turn.button
+        and not turn.form_answer
+        and not text_.startswith("/")
+        and not _from_try_box(turn)
+    )
 
 
 def _from_try_box(turn: TurnRecord) -> bool:
@@ -265,14 +274,16 @@ def turn_reasons(turn: TurnRecord, threshold: Callable[[str], float | None]) -> 
     decision = turn.decision
     if not decision or decision.get("kind") != "answer" or not is_question(turn):
         return []
+    # The user's own word first: a "no" to "Did this answer your question?" whatever the bot thought of it.
+    found = [NOT_HELPFUL] if turn.helpful is False else []
     if not decision.get("answered"):
-        return [DECLINED]
+        return [*found, DECLINED]
     if decision.get("hedged"):
-        return [HEDGED]
+        return [*found, HEDGED]
     confidence, limit = decision.get("confidence"), threshold(turn.language)
     if isinstance(confidence, (int, float)) and limit is not None and confidence < limit:
-        return [LOW_CONFIDENCE]
-    return []
+        return [*found, LOW_CONFIDENCE]
+    return found
 
 
 def flagged_turns(

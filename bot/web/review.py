@@ -40,6 +40,7 @@ from bot.analytics.review import (
     HEDGED,
     LOW_CONFIDENCE,
     MAX_EXAMPLES,
+    NOT_HELPFUL,
     TRY_SENDER_PREFIX,
     AlreadyDecided,
     DecisionRecord,
@@ -68,7 +69,13 @@ API_PATH = "/api/review"
 # a desk of one's own; otherwise both come from the settings at start-up.
 REVIEW_CONFIG = web.AppKey("review_config", ReviewConfig)
 REVIEW_DESK = web.AppKey("review_desk", ReviewDesk)
-REASON_LABELS = {DECLINED: "declined", HEDGED: "answered unsure", LOW_CONFIDENCE: "low confidence", HANDOFF: "handoff"}
+REASON_LABELS = {
+    DECLINED: "declined",
+    HEDGED: "answered unsure",
+    LOW_CONFIDENCE: "low confidence",
+    HANDOFF: "handoff",
+    NOT_HELPFUL: "user said not helpful",
+}
 MAX_GROUPS_SHOWN = 100
 MAX_TRY_CHARS = 500
 TRY_TIMEOUT_SECONDS = 60

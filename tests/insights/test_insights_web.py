@@ -70,7 +70,8 @@ async def test_the_page_shows_figures_charts_and_tables(
     page = await response.text()
     for chart in ("chart-channels", "chart-daily", "chart-outcomes", "chart-hours", "chart-weekdays", "chart-facts"):
         assert f'<canvas id="{chart}" role="img"' in page
-    assert page.count("<table") == 4 and page.count("<details>") == 2
+    assert page.count("<table") == 5 and page.count("<details>") == 2
+    assert 'id="helpfulness"' in page
     assert '<script src="/static/charts/chart.umd.min.js" defer></script>' in page
     assert "<script>" not in page and " style=" not in page  # nothing inline for the CSP to refuse
     # The page's figures are the API's.
