@@ -145,7 +145,7 @@ async def test_a_session_reads_the_api_and_a_csv_like_the_page(
         ("from=2020-01-01&to=2026-03-01", "the period may be at most 366 days"),
         (f"{PERIOD}&channel=email", "channel must be one of web, telegram, rest"),
         (f"{PERIOD}&language=sv", "language must be one of en, fi"),
-        (f"{PERIOD}&table=tickets", "table must be one of summary, daily, hours, facts"),
+        (f"{PERIOD}&table=tickets", "table must be one of summary, daily, hours, facts, helpfulness"),
     ],
 )
 async def test_a_wrong_query_says_what_is_wrong(
