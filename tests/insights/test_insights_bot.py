@@ -60,6 +60,7 @@ def test_a_conversation_is_read_back_as_the_bot_recorded_it(bot_stack: BotProces
         "questions": 4,
         "answered": 3,
         "answered_share": 0.75,
+        "hedged": 0,
         "dont_know": 1,
         "dont_know_share": 0.25,
         "clarifications": 0,
@@ -67,4 +68,7 @@ def test_a_conversation_is_read_back_as_the_bot_recorded_it(bot_stack: BotProces
         "handoffs_submitted": 1,
         "handoff_rate": 1.0,
         "buttons": 1,
+        "helpful": 0,
+        "not_helpful": 0,
+        "helpful_share": None,
     }
