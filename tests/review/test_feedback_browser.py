@@ -19,6 +19,7 @@ from bot.analytics.turns import load_turns
 from bot.settings import PROJECT_ROOT
 from tests.widget.widget_helpers import CHROMIUM, TIMEOUT, WIDGET_STATIC, chromium_browser, wait_until
 
+SHOTS = PROJECT_ROOT / "reports" / "widget"
 # Not a question any other test asks: its group in Review is this test's.
 QUESTION = "Which priority areas has the Kymenlaakso strategy picked?"
 OFFER = "Would you like me to pass your question to the strategy's project manager?"
@@ -68,6 +69,8 @@ def test_no_in_the_widget_reaches_review_and_insights(
         # The answer's own buttons stay under it, above the question.
         answer_buttons = page.locator(".ris3w-replies:not(.ris3w-feedback) .ris3w-reply").count()
         assert answer_buttons > 0
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "feedback.png"))
         assert run_axe(page) == []
         # By keyboard: from the answer's last button, Tab reaches Yes, then No; Enter presses it.
         page.locator(".ris3w-replies:not(.ris3w-feedback) .ris3w-reply").last.focus()
@@ -106,7 +109,7 @@ def test_no_in_the_widget_reaches_review_and_insights(
         assert row.count() == 1
         cells = [c.inner_text() for c in row.locator("td").all()]
         # Language, channel, answers, yes, no, helpful share.
-        assert cells[3:5] == ["0", "1"] and cells[5] == "0%"
+        assert cells[3:5] == ["0", "1"] and cells[5] == "0.0\u00a0%"
     finally:
         staff.close()
 
