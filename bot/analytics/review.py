@@ -71,6 +71,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
+from bot.analytics.labelled import LabelledQuestion, append_labelled
 from bot.analytics.turns import REST, TurnRecord
 from bot.faq.cases import CaseError, load_cases, nlu_examples, normalise, parse_cases
 from bot.handoff.database import make_engine
@@ -1072,6 +1073,8 @@ class ReviewConfig:
     cases_dir: Path
     nlu_dir: Path | None = None
     torch_threads: int = 1
+    # Where "add to the labelled set" appends (bot/analytics/labelled.py); None: the decision cannot do it.
+    labelled_path: Path | None = None
 
 
 class LockedEmbedder:
@@ -1211,16 +1214,22 @@ class ReviewDesk:
         fact_id: str | None = None,
         questions: Sequence[str] | None = None,
         note: str = "",
+        label: bool = False,
     ) -> DecisionRecord:
         """Records a decision on one of `groups` (the queue as it is now) and makes its changes. `questions`: the
         texts of the group's questions it covers (None: all but those with contact details); the others stay in
-        the queue. Raises AlreadyDecided, GroupNotFound, ReviewError, KnowledgeChangeRefused."""
+        the queue. With `label`, the questions also go to the decision's labelled set for its next fit
+        (bot/analytics/labelled.py): with the fact as the answer, or as questions the page does not answer (out of
+        scope, should have handed off); "needs a new fact" has no answer to label yet. Raises AlreadyDecided,
+        GroupNotFound, ReviewError, KnowledgeChangeRefused."""
         if decision not in DECISIONS:
             raise ReviewError(f"decision must be one of {', '.join(DECISIONS)}")
         if decision == FACT and not fact_id:
             raise ReviewError("name the fact that should have answered (fact)")
         if decision != FACT:
             fact_id = None
+        if label and (decision == NEW_FACT or self.config.labelled_path is None):
+            raise ReviewError("only a decision with an answer (a fact, out of scope, a handoff) can be labelled")
         note = (note or "").strip()
         if len(note) > MAX_NOTE_CHARS:
             raise ReviewError(f"the note may be at most {MAX_NOTE_CHARS} characters")
@@ -1244,11 +1253,23 @@ class ReviewDesk:
                 apply = functools.partial(self.writer.write_draft, found, chosen, note, who)
             else:
                 apply = dict
+            if label:
+                apply = functools.partial(self._with_labels, apply, chosen, fact_id)
             record = self.store.record(group, decision, fact_id, note, who, chosen, apply)
         if record.changes.get("keys_added"):
             self.rebuild.request()
         logger.info("review: %s decided group %s: %s %s", who, group, decision, fact_id or "")
         return record
+
+    def _with_labels(
+        self, apply: Callable[[], dict[str, Any]], chosen: Sequence[ReviewQuestion], fact_id: str | None
+    ) -> dict[str, Any]:
+        """The decision's own changes, then its questions appended to the labelled set."""
+        assert self.config.labelled_path is not None
+        changes = apply()
+        labelled = [LabelledQuestion(q.text, q.language, fact_id) for q in chosen]
+        added = append_labelled(labelled, _write_atomically, self.config.labelled_path)
+        return {**changes, "labelled_added": [q.q for q in added], "labelled_set": self.config.labelled_path.name}
 
     @staticmethod
     def _chosen(group: ReviewGroup, questions: Sequence[str] | None) -> list[ReviewQuestion]:

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import aiohttp
 from aiohttp import web
 
+from bot.analytics.labelled import LABELLED_SET
 from bot.analytics.review import (
     DECISION_LABELS,
     DECISIONS,
@@ -94,6 +95,7 @@ def default_config(app: web.Application) -> ReviewConfig:
         cases_dir=DEFAULT_CASES,
         nlu_dir=PROJECT_ROOT / "data" / "nlu",
         torch_threads=settings.torch_threads,
+        labelled_path=LABELLED_SET,
     )
 
 
@@ -242,6 +244,7 @@ async def decide_from_page(request: web.Request) -> web.StreamResponse:
             str(form.get("fact") or "").strip() or None,
             questions,
             str(form.get("note") or ""),
+            form.get("label") == "yes",
         )
     except AlreadyDecided:
         raise web.HTTPSeeOther(f"{PAGE_PATH}?{period.query(conflict=group)}#notice") from None
@@ -389,13 +392,16 @@ async def api_decide(request: web.Request) -> web.StreamResponse:
     fact, note, decision = body.get("fact"), body.get("note") or "", body.get("decision")
     if not isinstance(decision, str) or not isinstance(note, str) or not (fact is None or isinstance(fact, str)):
         return error_response(request, 422, f"decision must be one of {', '.join(DECISIONS)}; fact and note strings")
+    label = body.get("label", False)
+    if not isinstance(label, bool):
+        return error_response(request, 422, "label must be true or false")
     values = {key: body[key] for key in ("from", "to", "channel", "language") if isinstance(body.get(key), str)}
     try:
         period = Period(request, {**request.query, **values})
         groups = await _groups(request, period)
         desk = _desk(request)
         record = await asyncio.to_thread(
-            desk.decide, groups, request.match_info["group"], decision, request[USER_KEY], fact, questions, note
+            desk.decide, groups, request.match_info["group"], decision, request[USER_KEY], fact, questions, note, label
         )
     except BadPeriod as exc:
         return error_response(request, 422, str(exc))
