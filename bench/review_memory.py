@@ -172,7 +172,11 @@ def main() -> int:
         print(f"5 s later:          RSS {kept['VmRSS']:7.0f} MB  (peak {kept['VmHWM']:7.0f} MB)")
     finally:
         process.terminate()
-        process.wait(30)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(30)
         log.close()
     return 0
 

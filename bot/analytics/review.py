@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import gc
 import hashlib
 import json
 import logging
@@ -44,7 +45,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -79,6 +80,7 @@ from bot.handoff.redaction import redact
 from bot.handoff.store import StoreUnavailable
 from bot.knowledge.store import LANGUAGES, Fact, Knowledge, KnowledgeError, load_knowledge
 from bot.knowledge.text import STOPWORDS, words
+from bot.memory_release import release_free_memory
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +96,10 @@ TRY_SENDER_PREFIX = "backoffice-review-try-"
 # At most this many distinct questions are grouped (the most recent ones): grouping compares every pair.
 MAX_QUESTIONS = 3000
 MAX_EXAMPLES = 12
+# The question vectors kept between requests (1.5 KB each), the most recently used.
+CACHED_VECTORS = 2 * MAX_QUESTIONS
+# The grouping's model is let go after this long unused (the back office: RIS3_REVIEW_MODEL_IDLE_SECONDS).
+MODEL_IDLE_SECONDS = 300.0
 
 # Two questions are grouped when their e5 query embeddings (normalised: the dot product is the cosine) are at
 # least this similar, with complete linkage: EVERY two questions of a group are, so a group never chains from
@@ -1075,48 +1081,101 @@ class ReviewConfig:
     torch_threads: int = 1
     # Where "add to the labelled set" appends (bot/analytics/labelled.py); None: the decision cannot do it.
     labelled_path: Path | None = None
+    # The grouping's model is let go after this long unused (0: kept).
+    model_idle_seconds: float = MODEL_IDLE_SECONDS
 
 
 class LockedEmbedder:
     """The embedding model, loaded on first use, one encode at a time (a fast tokenizer refuses to be used from
-    two threads at once), with the queue's question vectors kept for the next request."""
+    two threads at once), with the queue's question vectors kept for the next request (the most recently used
+    CACHED_VECTORS of them).
 
-    def __init__(self, model: str, threads: int = 1, factory: Callable[[str], Any] | None = None) -> None:
+    Bounded in memory whatever the queue holds: the model runs in low-memory mode (no onnxruntime arena, batches of
+    a bounded number of tokens: bot/knowledge/onnx_encoder.py), and after `idle_seconds` without use it is let go
+    (the next Review page loads it again, a few seconds), as are the vectors' memory and what the C library keeps
+    of the work (bot/memory_release.py)."""
+
+    def __init__(
+        self,
+        model: str,
+        threads: int = 1,
+        factory: Callable[[str], Any] | None = None,
+        idle_seconds: float | None = MODEL_IDLE_SECONDS,
+    ) -> None:
         self.model = model
         self.threads = threads
         self._factory = factory
         self._embedder: Any = None
         self._lock = threading.Lock()
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.idle_seconds = idle_seconds
+        self._timer: threading.Timer | None = None
+        self.loads = 0  # how often the model was loaded (the first time, and after each release)
 
     def _loaded(self) -> Any:
         if self._embedder is None:
+            self.loads += 1
             if self._factory is not None:
                 self._embedder = self._factory(self.model)
             else:
                 from bot.knowledge.embedder import Embedder
 
-                self._embedder = Embedder(self.model, threads=self.threads)
+                self._embedder = Embedder(self.model, threads=self.threads, low_memory=True)
         return self._embedder
+
+    def _used(self) -> None:
+        """Restarts the idle countdown (under the lock)."""
+        if self.idle_seconds is None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = threading.Timer(self.idle_seconds, self.release)
+        self._timer.daemon = True
+        self._timer.start()
+
+    @property
+    def loaded(self) -> bool:
+        return self._embedder is not None
+
+    def release(self) -> None:
+        """Lets the model and the kept vectors go; the next use loads the model again."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._embedder = None
+            self._cache.clear()
+        gc.collect()
+        release_free_memory()
 
     def queries(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            return np.asarray(self._loaded().queries(texts), dtype=np.float32)
+            try:
+                return np.asarray(self._loaded().queries(texts), dtype=np.float32)
+            finally:
+                self._used()
 
     def passages(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            return np.asarray(self._loaded().passages(texts), dtype=np.float32)
+            try:
+                return np.asarray(self._loaded().passages(texts), dtype=np.float32)
+            finally:
+                self._used()
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         """Query vectors, from the cache where known (the queue asks for the same questions on every request)."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            for text_, vector in zip(missing, self.queries(missing), strict=True):
+        fresh = dict(zip(missing, self.queries(missing), strict=True)) if missing else {}
+        with self._lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+            for text_ in found:
+                self._cache.move_to_end(text_)
+            for text_, vector in fresh.items():
                 self._cache[text_] = vector
-            if len(self._cache) > 4 * MAX_QUESTIONS:
-                for old in list(self._cache)[: len(self._cache) - 2 * MAX_QUESTIONS]:
-                    self._cache.pop(old, None)
-        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
+            while len(self._cache) > CACHED_VECTORS:
+                self._cache.popitem(last=False)
+        found.update(fresh)
+        return np.stack([found[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
 
 
 class ReviewDesk:
@@ -1129,7 +1188,9 @@ class ReviewDesk:
         build: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.config = config
-        self.embedder = embedder or LockedEmbedder(config.embedding_model, config.torch_threads)
+        self.embedder = embedder or LockedEmbedder(
+            config.embedding_model, config.torch_threads, idle_seconds=config.model_idle_seconds or None
+        )
         self.store = DecisionStore(config.database_url)
         self.writer = KnowledgeWriter(config.knowledge_dir, config.cases_dir, config.nlu_dir)
         self.rebuild = IndexRebuild(build or self._build_index)
@@ -1195,7 +1256,11 @@ class ReviewDesk:
         questions = collect_questions(chosen, self.threshold, self.store.decided_hashes())
         if language is not None:
             questions = [q for q in questions if q.language == language]
-        return group_questions(questions, self.embedder)
+        try:
+            return group_questions(questions, self.embedder)
+        finally:
+            # The vectors, the distance matrix and the tokens are garbage now: their pages go back to the system.
+            release_free_memory()
 
     def facts(self) -> dict[str, Fact]:
         try:

@@ -96,6 +96,7 @@ def default_config(app: web.Application) -> ReviewConfig:
         nlu_dir=PROJECT_ROOT / "data" / "nlu",
         torch_threads=settings.torch_threads,
         labelled_path=LABELLED_SET,
+        model_idle_seconds=settings.review_model_idle_seconds,
     )
 
 
