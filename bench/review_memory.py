@@ -1,12 +1,13 @@
 """Prints the back office's resident memory before and after Review groups a full queue.
 
-    .venv-actions/bin/python bench/review_memory.py [--questions 3000] [--long-share 0.1] [--requests 3]
+    .venv-actions/bin/python bench/review_memory.py [--questions 3000] [--long-share 0.1] [--requests 3] [--idle 30]
 
 Fills a tracker store (SQLite, in a temporary folder) with `--questions` distinct questions the bot declined
 today, in both languages and all channels, a share of them long messages (up to the channels' 2,000 characters,
 as load tests and pasted texts send), then starts the back office (`python -m bot web`, a free port, its own
 handoff database) on it and asks GET /api/review (the scripts' token) `--requests` times, printing the process's
-RSS (VmRSS) and peak (VmHWM) before, after each grouping, and a few seconds later (what it keeps).
+RSS (VmRSS) and peak (VmHWM) before, after each grouping, a few seconds later (what it keeps), and after the
+grouping's model was let go for being idle (`--idle` seconds: RIS3_REVIEW_MODEL_IDLE_SECONDS; 0 skips that).
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ def main() -> int:
     parser.add_argument("--long-share", type=float, default=0.1, help="share of long messages (800-2,000 chars)")
     parser.add_argument("--requests", type=int, default=3, help="Review requests, one after the other")
     parser.add_argument("--seed", type=int, default=23)
+    parser.add_argument("--idle", type=float, default=30, help="the back office's RIS3_REVIEW_MODEL_IDLE_SECONDS")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="ris3-review-memory-"))
@@ -138,6 +140,7 @@ def main() -> int:
         "RIS3_WEB_SECRET_KEY_FILE": str(work / "web-secret.key"),
         "RIS3_HANDOFF_DATABASE_URL": f"sqlite:///{work / 'handoff.db'}",
         "RIS3_TRACKER_DATABASE_URL": tracker,
+        "RIS3_REVIEW_MODEL_IDLE_SECONDS": str(args.idle),
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
@@ -170,6 +173,11 @@ def main() -> int:
         time.sleep(5)
         kept = memory(process.pid)
         print(f"5 s later:          RSS {kept['VmRSS']:7.0f} MB  (peak {kept['VmHWM']:7.0f} MB)")
+        if args.idle > 0:
+            time.sleep(max(0.0, args.idle - 5) + 5)
+            idle = memory(process.pid)
+            print(f"model let go:       RSS {idle['VmRSS']:7.0f} MB  (peak {idle['VmHWM']:7.0f} MB)  "
+                  f"after {args.idle:.0f} s idle")
     finally:
         process.terminate()
         try:
