@@ -109,7 +109,8 @@ def test_sign_in_see_the_charts_and_tables(browser: Any, served: ServedApp) -> N
         page.click("text=Daily figures")
         assert page.locator("table.figures").nth(1).is_visible()
         assert page.locator("table.figures").nth(1).locator("tbody tr").count() == 9
-        assert page.locator("a[download]").count() == 4
+        assert page.locator("a[download]").count() == 5  # with the helpfulness table's
+        assert page.locator("#helpfulness tbody tr").count() > 0
         answered = [r for r in served.answered if r[0].startswith("/static/")]
         assert ("/static/charts/chart.umd.min.js", 200) in answered and ("/static/insights.js", 200) in answered
         assert problems == []
