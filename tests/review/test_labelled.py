@@ -6,12 +6,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from review_helpers import MakeDesk, declined, turn
+from review_helpers import (
+    API_TOKEN,
+    Asked,
+    Conversation,
+    MakeDesk,
+    StartBackoffice,
+    decision,
+    declined,
+    turn,
+    write_conversations,
+)
 
 from bot.analytics.labelled import LABELLED_SET, LabelledQuestion, LabelledSetError, with_questions
 from bot.analytics.review import FACT, NEW_FACT, OUT_OF_SCOPE, SHOULD_HAND_OFF, ReviewError
 from bot.knowledge.calibration import load_cases
 from bot.settings import PROJECT_ROOT
+from tests.web.web_helpers import csrf_in
 
 TURNS = [
     declined("is there a swedish brochure", "web:a"),
@@ -19,6 +30,7 @@ TURNS = [
     declined("what is the weather in kotka", "web:c"),
     turn("mikä on kouvolan väkiluku", "web:e", language="fi", outcome={"kind": "answer", "answered": False}),
 ]
+BEARER = {"Authorization": f"Bearer {API_TOKEN}"}
 START = "# the set\n- {q: what is ris3, lang: en, expect: [about_what]}\n"
 
 
@@ -89,3 +101,46 @@ def test_a_decision_that_fails_appends_nothing(make_desk: MakeDesk, labelled: Pa
     with pytest.raises(ReviewError):
         desk.decide(groups, brochure.id, FACT, "aino", fact_id="no_such_fact", label=True)
     assert labelled.read_text(encoding="utf-8") == START
+
+
+SEEDED = [
+    Conversation("web:l1", [Asked("is there a swedish brochure", decision(False, "brochure_english"))]),
+    Conversation("rest:l2", [Asked("what is the weather in kotka", decision(False, "contact_addresses"))]),
+]
+
+
+@pytest.mark.asyncio
+async def test_label_from_the_page_and_over_the_api(
+    start_backoffice: StartBackoffice, make_desk: MakeDesk, labelled: Path
+) -> None:
+    desk = make_desk(labelled_path=labelled)
+    write_conversations(desk.config.tracker_url, SEEDED)
+    office = await start_backoffice(desk)
+    assert (await office.sign_in()).status == 303
+    html = await (await office.client.get("/inbox/review")).text()
+    assert 'name="label" value="yes"' in html
+    groups = (await (await office.client.get("/api/review", headers=BEARER)).json())["groups"]
+    weather = next(g for g in groups if g["representative"] == "what is the weather in kotka")
+    brochure = next(g for g in groups if g["representative"] == "is there a swedish brochure")
+    bad = await office.client.post(
+        f"/api/review/{weather['id']}", json={"decision": "out_of_scope", "label": "yes"}, headers=BEARER
+    )
+    assert bad.status == 422 and "label" in (await bad.json())["error"]
+    form = {
+        "csrf_token": csrf_in(html),
+        "decision": "out_of_scope",
+        "label": "yes",
+        "note": "",
+        "question": ["what is the weather in kotka"],
+    }
+    assert (await office.client.post(f"/inbox/review/{weather['id']}", data=form, allow_redirects=False)).status == 303
+    done = await office.client.post(
+        f"/api/review/{brochure['id']}",
+        headers=BEARER,
+        json={"decision": "fact", "fact": "brochure_english", "label": True},
+    )
+    assert done.status == 200
+    assert (await done.json())["decision"]["changes"]["labelled_added"] == ["is there a swedish brochure"]
+    cases = {c.q: c.expect for c in load_cases(labelled)}
+    assert cases["what is the weather in kotka"] is None
+    assert cases["is there a swedish brochure"] == frozenset({"brochure_english"})
