@@ -190,3 +190,21 @@ def test_a_second_press_on_one_answer_is_not_kept(
     _, first = press(feedback, domain, events, "yes", ref)
     messages, produced = press(feedback, domain, events + first, "no", ref)
     assert [m["response"] for m in messages] == ["utter_feedback_thanks"] and produced == []
+
+
+def test_a_no_pressed_in_a_telegram_group_points_to_a_private_chat(
+    actions: ModuleType, feedback: ModuleType, domain: dict[str, Any]
+) -> None:
+    """No question is asked in a group, but an older button (or a forged press) may come from one: the handoff
+    is then offered in a private chat, never as the form in the group."""
+    _, events = answer(actions, domain)
+    ref = decision_of(events)["ref"]
+    text = f'/answer_feedback{{"helpful":"no","answer_ref":"{ref}"}}'
+    entities = [{"entity": "helpful", "value": "no"}, {"entity": "answer_ref", "value": ref}]
+    group = {"telegram": {"chat_type": "group", "bot_username": "ris3_test_bot"}}
+    dispatcher = CollectingDispatcher()
+    produced = feedback.ActionAnswerFeedback().run(
+        dispatcher, tracker(text, "answer_feedback", events, entities, group), domain
+    )
+    assert [m["response"] for m in dispatcher.messages] == ["utter_feedback_sorry", "utter_handoff_private_chat"]
+    assert {e.get("name"): e.get("value") for e in produced}["handoff_offered"] is False
