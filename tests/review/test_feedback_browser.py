@@ -69,6 +69,11 @@ def test_no_in_the_widget_reaches_review_and_insights(
         # The answer's own buttons stay under it, above the question.
         answer_buttons = page.locator(".ris3w-replies:not(.ris3w-feedback) .ris3w-reply").count()
         assert answer_buttons > 0
+        # After a reload both are still there, the answer's buttons and the question's.
+        page.reload()
+        page.wait_for_selector(".ris3w-feedback")
+        assert page.locator(".ris3w-replies:not(.ris3w-feedback) .ris3w-reply").count() == answer_buttons
+        assert page.locator(".ris3w-feedback").get_attribute("aria-label") == "Did this answer your question?"
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "feedback.png"))
         assert run_axe(page) == []
