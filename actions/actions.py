@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import feedback
 from actions.common import language_of, send_knowledge_unavailable
 from actions.group_chat import in_group_chat
 from actions.handoff import YES_NO
@@ -101,6 +102,8 @@ def _decision_record(turn: Turn, reply: Reply, language: str, channel: str | Non
         "options": list(turn.options),
         "language": language,
         "channel": channel,
+        # Names this answer for its feedback buttons (actions/feedback.py).
+        "ref": feedback.new_ref(),
     }
 
 
@@ -150,10 +153,12 @@ class ActionAnswer(Action):
         if reply.answered and reply.fact_id:
             events.append(SlotSet("last_fact", reply.fact_id))
         events.append(SlotSet("listed", _listed(service, reply)))
-        record = _decision_record(turn, reply, language, channel)
-        events.append(SlotSet("last_decision", record))
-        count_decision(record)
+        decision = _decision_record(turn, reply, language, channel)
+        events.append(SlotSet("last_decision", decision))
+        count_decision(decision)
         _send(dispatcher, reply, channel)
+        if feedback.should_ask(decision, tracker):
+            feedback.ask(dispatcher, decision)
         return events
 
 

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     rasa_url: str = "http://localhost:5005"
     # Threads the embedding (onnxruntime or torch) may use per process (see bot/knowledge/embedder.py).
     torch_threads: int = 1
+    # The back office lets the Review grouping's embedding model go after this many seconds unused (0: never).
+    review_model_idle_seconds: float = 300.0
     # "onnx": the graph set-up exports (bot/knowledge/onnx_export.py); "torch": sentence-transformers;
     # "auto": "onnx" where the export exists. The index is built for one backend: rebuild after switching.
     embedding_backend: Literal["auto", "onnx", "torch"] = "auto"

@@ -21,7 +21,7 @@ LANGUAGES = ("en", "fi")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 TOP_FACTS = 10
 # The CSV tables, by the name a download asks for (`?table=`).
-TABLES = ("summary", "daily", "hours", "facts")
+TABLES = ("summary", "daily", "hours", "facts", "helpfulness")
 # Columns of a figures row, in the order of the page's tables and the CSV.
 FIGURES = (
     "conversations",
@@ -29,6 +29,7 @@ FIGURES = (
     "questions",
     "answered",
     "answered_share",
+    "hedged",
     "dont_know",
     "dont_know_share",
     "clarifications",
@@ -36,7 +37,12 @@ FIGURES = (
     "handoffs_submitted",
     "handoff_rate",
     "buttons",
+    "helpful",
+    "not_helpful",
+    "helpful_share",
 )
+# The columns of the helpfulness table (one row per fact, language and channel with feedback or answers).
+HELPFULNESS = ("fact", "topic", "title", "language", "channel", "answers", "helpful", "not_helpful", "helpful_share")
 DAILY = ("conversations", "user_messages", "questions", "answered", "dont_know", "handoffs_started", "buttons")
 # Up to this many days the trend chart has a bar a day; a longer period is drawn a week a bar, so that one busy
 # day among quiet ones is a bar one can see (the table of the days with messages names the day).
@@ -51,22 +57,31 @@ def figures(turns: Sequence[TurnRecord]) -> dict[str, Any]:
     """The headline figures of a set of turns (docs/insights.md says what each one counts)."""
     conversations = {turn.conversation_id for turn in turns}
     handed_off = {turn.conversation_id for turn in turns if turn.handoff_started}
-    questions = sum(1 for turn in turns if turn.decision is not None)
+    # Anything typed into a handoff form (a name, a phone number) is not a question to the bot.
+    questions = sum(1 for turn in turns if turn.decision is not None and not turn.form_answer)
     answered = sum(1 for turn in turns if turn.answered)
+    hedged = sum(1 for turn in turns if turn.hedged)
     dont_know = sum(1 for turn in turns if turn.dont_know)
+    # The verdicts given with the feedback buttons, counted on the answers they judge.
+    helpful = sum(1 for turn in turns if turn.helpful is True)
+    not_helpful = sum(1 for turn in turns if turn.helpful is False)
     return {
         "conversations": len(conversations),
         "user_messages": len(turns),
         "questions": questions,
         "answered": answered,
         "answered_share": _share(answered, questions),
+        "hedged": hedged,
         "dont_know": dont_know,
         "dont_know_share": _share(dont_know, questions),
-        "clarifications": questions - answered - dont_know,
+        "clarifications": questions - answered - hedged - dont_know,
         "handoffs_started": sum(1 for turn in turns if turn.handoff_started),
         "handoffs_submitted": sum(1 for turn in turns if turn.handoff_submitted),
         "handoff_rate": _share(len(handed_off), len(conversations)),
         "buttons": sum(1 for turn in turns if turn.button),
+        "helpful": helpful,
+        "not_helpful": not_helpful,
+        "helpful_share": _share(helpful, helpful + not_helpful),
     }
 
 
@@ -160,6 +175,39 @@ def _top_facts(turns: Sequence[TurnRecord], titles: Mapping[str, Mapping[str, st
     ]
 
 
+def _helpfulness(turns: Sequence[TurnRecord], titles: Mapping[str, Mapping[str, str]]) -> list[dict[str, Any]]:
+    """Per fact, language and channel: the answers given with that fact (plainly or said to be uncertain) and
+    what their feedback buttons got. Rows with feedback first, most "not helpful" first: what needs a look."""
+    counts: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
+    for turn in turns:
+        fact = turn.fact if (turn.answered or turn.hedged) else None
+        if not fact:
+            continue
+        row = counts[(fact, turn.language, turn.channel)]
+        row["answers"] += 1
+        if turn.helpful is not None:
+            row["helpful" if turn.helpful else "not_helpful"] += 1
+    rows = []
+    for (fact, language, channel), row in counts.items():
+        judged = row["helpful"] + row["not_helpful"]
+        rows.append(
+            {
+                "fact": fact,
+                "topic": titles.get(fact, {}).get("topic", ""),
+                "title": titles.get(fact, {}).get("title", ""),
+                "language": language,
+                "channel": channel,
+                "answers": row["answers"],
+                "helpful": row["helpful"],
+                "not_helpful": row["not_helpful"],
+                "helpful_share": _share(row["helpful"], judged),
+            }
+        )
+    rows.sort(key=lambda r: (-(r["helpful"] + r["not_helpful"] > 0), -r["not_helpful"], -r["answers"], r["fact"],
+                             r["language"], r["channel"]))
+    return rows
+
+
 def _in(values: Iterable[str], known: Sequence[str]) -> list[str]:
     """The known values in their order, then any others in sorted order (e.g. an "other" channel)."""
     present = set(values)
@@ -237,6 +285,7 @@ def insights(
         "trend": _trend(daily),
         "hours": _hours(chosen, zone),
         "top_facts": _top_facts(chosen, titles),
+        "helpfulness": _helpfulness(chosen, titles),
     }
 
 
@@ -271,6 +320,9 @@ def csv_table(data: Mapping[str, Any], table: str) -> str:
         header = ["weekday", *(f"{hour:02d}" for hour in range(24)), "total"]
         rows = [[day, *counts, sum(counts)] for day, counts in zip(hours["weekdays"], hours["grid"], strict=True)]
         rows.append(["total", *hours["by_hour"], sum(hours["by_hour"])])
+    elif table == "helpfulness":
+        header = list(HELPFULNESS)
+        rows = [[row[name] for name in header] for row in data["helpfulness"]]
     elif table == "facts":
         header = ["fact", "topic", "title", "answers", "via_button"]
         rows = [[row[name] for name in header] for row in data["top_facts"]]

@@ -6,8 +6,10 @@ A question comes to the queue when its turn (bot/analytics/turns.py) was
 - hedged: the closest fact was given with "I'm not sure I understood";
 - low confidence: answered, but the calibrated model's probability is below its threshold for the language
   (knowledge/decision_model.json; possible when the rules, not the model, had the last word);
-- followed by a handoff: the last question of the conversation before the user asked for a person.
-Buttons, payloads ("/affirm") and the back office's own "try it" conversations are never questions here.
+- followed by a handoff: the last question of the conversation before the user asked for a person;
+- not helpful: the user pressed "No" under its answer ("Did this answer your question?", actions/feedback.py).
+Buttons, payloads ("/affirm"), answers typed into a handoff form and the back office's own "try it" conversations
+are never questions here.
 
 The same question typed alike (case, accents' composition and punctuation aside: bot.faq.cases.normalise) is one
 question with a count; questions are grouped by meaning with the bot's own embedding model (see GROUP_SIMILARITY).
@@ -33,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import gc
 import hashlib
 import json
 import logging
@@ -42,7 +45,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -68,6 +71,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from bot.analytics.labelled import LabelledQuestion, append_labelled
 from bot.analytics.turns import REST, TurnRecord
 from bot.faq.cases import CaseError, load_cases, nlu_examples, normalise, parse_cases
 from bot.handoff.database import make_engine
@@ -75,13 +79,15 @@ from bot.handoff.redaction import redact
 from bot.handoff.store import StoreUnavailable, upgrade
 from bot.knowledge.store import LANGUAGES, Fact, Knowledge, KnowledgeError, load_knowledge
 from bot.knowledge.text import STOPWORDS, words
+from bot.memory_release import release_free_memory
 
 logger = logging.getLogger(__name__)
 
 # --- what comes to the queue ------------------------------------------------------------------------------------
 
 DECLINED, HEDGED, LOW_CONFIDENCE, HANDOFF = "declined", "hedged", "low_confidence", "handoff"
-REASONS = (DECLINED, HEDGED, LOW_CONFIDENCE, HANDOFF)
+NOT_HELPFUL = "not_helpful"
+REASONS = (DECLINED, HEDGED, LOW_CONFIDENCE, HANDOFF, NOT_HELPFUL)
 # The question a handoff is put down to: the conversation's last question at most this long before it.
 HANDOFF_LOOKBACK = timedelta(minutes=30)
 # What a user types at these form questions is personal data (a name, an address, a message for the project
@@ -92,6 +98,10 @@ TRY_SENDER_PREFIX = "backoffice-review-try-"
 # At most this many distinct questions are grouped (the most recent ones): grouping compares every pair.
 MAX_QUESTIONS = 3000
 MAX_EXAMPLES = 12
+# The question vectors kept between requests (1.5 KB each), the most recently used.
+CACHED_VECTORS = 2 * MAX_QUESTIONS
+# The grouping's model is let go after this long unused (the back office: RIS3_REVIEW_MODEL_IDLE_SECONDS).
+MODEL_IDLE_SECONDS = 300.0
 
 # Two questions are grouped when their e5 query embeddings (normalised: the dot product is the cosine) are at
 # least this similar, with complete linkage: EVERY two questions of a group are, so a group never chains from
@@ -267,6 +277,7 @@ def is_question(turn: TurnRecord) -> bool:
     return (
         bool(text_)
         and not turn.button
+        and not turn.form_answer
         and not text_.startswith("/")
         and not _from_try_box(turn)
         and turn.form_slot not in PERSONAL_FORM_SLOTS
@@ -282,14 +293,16 @@ def turn_reasons(turn: TurnRecord, threshold: Callable[[str], float | None]) -> 
     decision = turn.decision
     if not decision or decision.get("kind") != "answer" or not is_question(turn):
         return []
+    # The user's own word first: a "no" to "Did this answer your question?" whatever the bot thought of it.
+    found = [NOT_HELPFUL] if turn.helpful is False else []
     if not decision.get("answered"):
-        return [DECLINED]
+        return [*found, DECLINED]
     if decision.get("hedged"):
-        return [HEDGED]
+        return [*found, HEDGED]
     confidence, limit = decision.get("confidence"), threshold(turn.language)
     if isinstance(confidence, (int, float)) and limit is not None and confidence < limit:
-        return [LOW_CONFIDENCE]
-    return []
+        return [*found, LOW_CONFIDENCE]
+    return found
 
 
 def flagged_turns(
@@ -1068,48 +1081,103 @@ class ReviewConfig:
     cases_dir: Path
     nlu_dir: Path | None = None
     torch_threads: int = 1
+    # Where "add to the labelled set" appends (bot/analytics/labelled.py); None: the decision cannot do it.
+    labelled_path: Path | None = None
+    # The grouping's model is let go after this long unused (0: kept).
+    model_idle_seconds: float = MODEL_IDLE_SECONDS
 
 
 class LockedEmbedder:
     """The embedding model, loaded on first use, one encode at a time (a fast tokenizer refuses to be used from
-    two threads at once), with the queue's question vectors kept for the next request."""
+    two threads at once), with the queue's question vectors kept for the next request (the most recently used
+    CACHED_VECTORS of them).
 
-    def __init__(self, model: str, threads: int = 1, factory: Callable[[str], Any] | None = None) -> None:
+    Bounded in memory whatever the queue holds: the model runs in low-memory mode (no onnxruntime arena, batches of
+    a bounded number of tokens: bot/knowledge/onnx_encoder.py), and after `idle_seconds` without use it is let go
+    (the next Review page loads it again, a few seconds), as are the vectors' memory and what the C library keeps
+    of the work (bot/memory_release.py)."""
+
+    def __init__(
+        self,
+        model: str,
+        threads: int = 1,
+        factory: Callable[[str], Any] | None = None,
+        idle_seconds: float | None = MODEL_IDLE_SECONDS,
+    ) -> None:
         self.model = model
         self.threads = threads
         self._factory = factory
         self._embedder: Any = None
         self._lock = threading.Lock()
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.idle_seconds = idle_seconds
+        self._timer: threading.Timer | None = None
+        self.loads = 0  # how often the model was loaded (the first time, and after each release)
 
     def _loaded(self) -> Any:
         if self._embedder is None:
+            self.loads += 1
             if self._factory is not None:
                 self._embedder = self._factory(self.model)
             else:
                 from bot.knowledge.embedder import Embedder
 
-                self._embedder = Embedder(self.model, threads=self.threads)
+                self._embedder = Embedder(self.model, threads=self.threads, low_memory=True)
         return self._embedder
+
+    def _used(self) -> None:
+        """Restarts the idle countdown (under the lock)."""
+        if self.idle_seconds is None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = threading.Timer(self.idle_seconds, self.release)
+        self._timer.daemon = True
+        self._timer.start()
+
+    @property
+    def loaded(self) -> bool:
+        return self._embedder is not None
+
+    def release(self) -> None:
+        """Lets the model and the kept vectors go; the next use loads the model again."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._embedder = None
+            self._cache.clear()
+        gc.collect()
+        release_free_memory()
 
     def queries(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            return np.asarray(self._loaded().queries(texts), dtype=np.float32)
+            try:
+                return np.asarray(self._loaded().queries(texts), dtype=np.float32)
+            finally:
+                self._used()
 
     def passages(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            return np.asarray(self._loaded().passages(texts), dtype=np.float32)
+            try:
+                return np.asarray(self._loaded().passages(texts), dtype=np.float32)
+            finally:
+                self._used()
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         """Query vectors, from the cache where known (the queue asks for the same questions on every request)."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            for text_, vector in zip(missing, self.queries(missing), strict=True):
+        fresh = dict(zip(missing, self.queries(missing), strict=True)) if missing else {}
+        with self._lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+            for text_ in found:
+                self._cache.move_to_end(text_)
+            for text_, vector in fresh.items():
                 self._cache[text_] = vector
-            if len(self._cache) > 4 * MAX_QUESTIONS:
-                for old in list(self._cache)[: len(self._cache) - 2 * MAX_QUESTIONS]:
-                    self._cache.pop(old, None)
-        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
+            while len(self._cache) > CACHED_VECTORS:
+                self._cache.popitem(last=False)
+        found.update(fresh)
+        return np.stack([found[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
 
 
 class ReviewDesk:
@@ -1122,7 +1190,9 @@ class ReviewDesk:
         build: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.config = config
-        self.embedder = embedder or LockedEmbedder(config.embedding_model, config.torch_threads)
+        self.embedder = embedder or LockedEmbedder(
+            config.embedding_model, config.torch_threads, idle_seconds=config.model_idle_seconds or None
+        )
         self.store = DecisionStore(config.database_url)
         self.writer = KnowledgeWriter(config.knowledge_dir, config.cases_dir, config.nlu_dir)
         self.rebuild = IndexRebuild(build or self._build_index)
@@ -1188,7 +1258,11 @@ class ReviewDesk:
         questions = collect_questions(chosen, self.threshold, self.store.decided_hashes())
         if language is not None:
             questions = [q for q in questions if q.language == language]
-        return group_questions(questions, self.embedder)
+        try:
+            return group_questions(questions, self.embedder)
+        finally:
+            # The vectors, the distance matrix and the tokens are garbage now: their pages go back to the system.
+            release_free_memory()
 
     def facts(self) -> dict[str, Fact]:
         try:
@@ -1207,16 +1281,22 @@ class ReviewDesk:
         fact_id: str | None = None,
         questions: Sequence[str] | None = None,
         note: str = "",
+        label: bool = False,
     ) -> DecisionRecord:
         """Records a decision on one of `groups` (the queue as it is now) and makes its changes. `questions`: the
         texts of the group's questions it covers (None: all but those with contact details); the others stay in
-        the queue. Raises AlreadyDecided, GroupNotFound, ReviewError, KnowledgeChangeRefused."""
+        the queue. With `label`, the questions also go to the decision's labelled set for its next fit
+        (bot/analytics/labelled.py): with the fact as the answer, or as questions the page does not answer (out of
+        scope, should have handed off); "needs a new fact" has no answer to label yet. Raises AlreadyDecided,
+        GroupNotFound, ReviewError, KnowledgeChangeRefused."""
         if decision not in DECISIONS:
             raise ReviewError(f"decision must be one of {', '.join(DECISIONS)}")
         if decision == FACT and not fact_id:
             raise ReviewError("name the fact that should have answered (fact)")
         if decision != FACT:
             fact_id = None
+        if label and (decision == NEW_FACT or self.config.labelled_path is None):
+            raise ReviewError("only a decision with an answer (a fact, out of scope, a handoff) can be labelled")
         note = (note or "").strip()
         if len(note) > MAX_NOTE_CHARS:
             raise ReviewError(f"the note may be at most {MAX_NOTE_CHARS} characters")
@@ -1240,11 +1320,23 @@ class ReviewDesk:
                 apply = functools.partial(self.writer.write_draft, found, chosen, note, who)
             else:
                 apply = dict
+            if label:
+                apply = functools.partial(self._with_labels, apply, chosen, fact_id)
             record = self.store.record(group, decision, fact_id, note, who, chosen, apply)
         if record.changes.get("keys_added"):
             self.rebuild.request()
         logger.info("review: %s decided group %s: %s %s", who, group, decision, fact_id or "")
         return record
+
+    def _with_labels(
+        self, apply: Callable[[], dict[str, Any]], chosen: Sequence[ReviewQuestion], fact_id: str | None
+    ) -> dict[str, Any]:
+        """The decision's own changes, then its questions appended to the labelled set."""
+        assert self.config.labelled_path is not None
+        changes = apply()
+        labelled = [LabelledQuestion(q.text, q.language, fact_id) for q in chosen]
+        added = append_labelled(labelled, _write_atomically, self.config.labelled_path)
+        return {**changes, "labelled_added": [q.q for q in added], "labelled_set": self.config.labelled_path.name}
 
     @staticmethod
     def _chosen(group: ReviewGroup, questions: Sequence[str] | None) -> list[ReviewQuestion]:

@@ -15,7 +15,12 @@ session start or a restart. In it:
 - a handoff submitted: `action_submit_handoff` ran and set `handoff_reference` (a ticket was stored; a
   cancelled or failed submission sets no reference);
 - the form question the message answers: the `requested_slot` a form had set when the message came (e.g.
-  "handoff_name": the message is the user's name, personal data and not a question to the bot).
+  "handoff_name": the message is the user's name, personal data and not a question to the bot);
+- a form answer: a form of the handoff (the request or an addition to it) was active when the message came: a
+  name, a phone number, a question for the project manager; never a question to the bot;
+- feedback: the turn is a press of an answer's feedback button (slot `answer_feedback`, actions/feedback.py:
+  `{ref, helpful, fact, …}`); the verdict is also put with the answer it names (`helpful` of the turn whose
+  decision has that `ref`, in the same conversation, wherever the press falls in the period).
 
 The language is the decision's, else the `language` slot as it stands at the end of the turn (the slot's
 initial value "en" when never set). The channel comes from the conversation id's prefix ("web:", "telegram:",
@@ -34,7 +39,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
@@ -57,9 +62,12 @@ BUTTON_INTENT = "answer_fact"
 HANDOFF_OPEN_ACTION = "action_human"
 HANDOFF_SUBMIT_ACTION = "action_submit_handoff"
 HANDOFF_FORM = "handoff_form"
+# The forms whose answers are personal details or a message for the project manager, not questions to the bot.
+FORMS = (HANDOFF_FORM, "handoff_addition_form")
+FEEDBACK_INTENT = "answer_feedback"
 # The event types a turn is made of; the bot's messages are not read (their text is not needed).
 _READ_TYPES = ("user", "slot", "action", "active_loop", "session_started", "restart")
-SLOTS_READ = ("language", "last_decision", "handoff_reference", "requested_slot")
+SLOTS_READ = ("language", "last_decision", "handoff_reference", "answer_feedback", "requested_slot")
 
 # Only the columns read here; the table is Rasa's and is never created or changed here.
 _events = Table(
@@ -90,6 +98,9 @@ class TurnRecord:
     button: a fact button was pressed.
     handoff_started / handoff_submitted: see the module's docstring; handoff_reference: the ticket's reference.
     form_slot: the slot a form asked for when the message came ("handoff_name", …), or None.
+    form_answer: the message answered a handoff form's question (see the module's docstring).
+    feedback: this turn is a feedback press: its `answer_feedback` record, else None.
+    helpful: what the user said of this turn's answer with its feedback buttons (True / False), else None.
     """
 
     event_id: int
@@ -105,17 +116,31 @@ class TurnRecord:
     handoff_submitted: bool
     handoff_reference: str | None = None
     form_slot: str | None = None
+    form_answer: bool = False
+    feedback: dict[str, Any] | None = None
+    helpful: bool | None = None
 
     @property
     def answered(self) -> bool:
-        """The bot answered with a fact."""
-        return bool(self.decision and self.decision.get("answered"))
+        """The bot answered with a fact, plainly: an answer said to be uncertain (hedged) is not counted."""
+        return bool(self.decision and self.decision.get("answered")) and not self.hedged
+
+    @property
+    def hedged(self) -> bool:
+        """The bot gave its closest fact, said to be uncertain ("I'm not sure I understood")."""
+        return bool(self.decision and self.decision.get("answered") and self.decision.get("hedged"))
 
     @property
     def dont_know(self) -> bool:
         """The bot was asked and could not answer: an `answer` decision without a fact. A question back
-        ("choose" between options) or a "what else" offer is not a failure."""
-        return bool(self.decision) and self.decision.get("kind") == "answer" and not self.decision.get("answered")
+        ("choose" between options) or a "what else" offer is not a failure, nor is anything typed into a handoff
+        form (a name, a phone number)."""
+        return (
+            bool(self.decision)
+            and not self.form_answer
+            and self.decision.get("kind") == "answer"
+            and not self.decision.get("answered")
+        )
 
     @property
     def fact(self) -> str | None:
@@ -146,10 +171,13 @@ class _Turn:
         timestamp: float,
         intent: str | None,
         event: dict[str, Any],
+        in_form: bool = False,
         form_slot: str | None = None,
     ) -> None:
         self.row_id, self.sender, self.timestamp = row_id, sender, timestamp
+        self.in_form = in_form
         self.form_slot = form_slot
+        self.feedback: dict[str, Any] | None = None
         self.text = str(event.get("text") or "")
         parsed = event.get("parse_data") or {}
         self.intent = intent or ((parsed.get("intent") or {}).get("name") if isinstance(parsed, dict) else None)
@@ -174,6 +202,8 @@ class _Turn:
             handoff_submitted=self.submit and bool(self.reference),
             handoff_reference=self.reference if self.submit else None,
             form_slot=self.form_slot,
+            form_answer=self.in_form,
+            feedback=self.feedback if self.intent == FEEDBACK_INTENT else None,
         )
 
 
@@ -185,6 +215,24 @@ def _decode(data: str | None) -> dict[str, Any]:
     return event if isinstance(event, dict) else {}
 
 
+def with_verdicts(records: list[TurnRecord]) -> list[TurnRecord]:
+    """One conversation's turns, each answer with the verdict its feedback buttons got (the first press counts,
+    as actions/feedback.py records only the first)."""
+    verdicts: dict[str, bool] = {}
+    for record in records:
+        ref = record.feedback.get("ref") if record.feedback else None
+        if isinstance(ref, str) and ref not in verdicts and isinstance(record.feedback.get("helpful"), bool):
+            verdicts[ref] = record.feedback["helpful"]
+    if not verdicts:
+        return records
+    return [
+        replace(record, helpful=verdicts[ref])
+        if record.decision and isinstance(ref := record.decision.get("ref"), str) and ref in verdicts
+        else record
+        for record in records
+    ]
+
+
 def turns_from_rows(
     rows: Iterable[tuple[int, str, str, float | None, str | None, str | None, str | None]],
     start: float | None = None,
@@ -193,37 +241,42 @@ def turns_from_rows(
     """Turns from `events` rows (id, sender_id, type_name, timestamp, intent_name, action_name, data) as Rasa
     writes them (action_name: an action's, a slot's or a loop's name), sorted by sender_id then id; only
     turns whose user event is in [start, end) (Unix seconds) are yielded. The rows before `start` are still
-    needed: they carry the conversation's language."""
+    needed: they carry the conversation's language; those after `end`, feedback on the answers in it."""
     sender: str | None = None
     language = DEFAULT_LANGUAGE
+    loop: str | None = None  # the active loop (form), as the events last set it
     requested: str | None = None  # the slot a form is asking for, as the conversation stands
     turn: _Turn | None = None
+    conversation: list[TurnRecord] = []  # one conversation's turns, until its verdicts are known
 
-    def close() -> TurnRecord | None:
+    def close() -> None:
         nonlocal turn
         done, turn = turn, None
-        if done is None:
-            return None
-        if (start is not None and done.timestamp < start) or (end is not None and done.timestamp >= end):
-            return None
-        return done.record(language)
+        if done is not None:
+            conversation.append(done.record(language))
+
+    def flush() -> Iterator[TurnRecord]:
+        close()
+        for record in with_verdicts(conversation):
+            stamp = record.time.timestamp()
+            if (start is None or stamp >= start) and (end is None or stamp < end):
+                yield record
+        conversation.clear()
 
     # The columns say an event's type and name (Rasa fills them from the event); only user events and the
     # few slots read here have their JSON decoded, as that is most of the time spent.
     for row_id, sender_id, type_name, timestamp, intent_name, action_name, data in rows:
         if sender_id != sender:
-            if (record := close()) is not None:
-                yield record
-            sender, language, requested = sender_id, DEFAULT_LANGUAGE, None
+            yield from flush()
+            sender, language, loop, requested = sender_id, DEFAULT_LANGUAGE, None, None
         if type_name == "user":
-            if (record := close()) is not None:
-                yield record
+            close()
             event = _decode(data)
-            at = float(timestamp or event.get("timestamp") or 0.0)
-            turn = _Turn(row_id, sender_id, at, intent_name, event, requested)
+            stamp = float(timestamp or event.get("timestamp") or 0.0)
+            turn = _Turn(row_id, sender_id, stamp, intent_name, event, in_form=loop in FORMS, form_slot=requested)
         elif type_name in ("session_started", "restart"):
-            if (record := close()) is not None:
-                yield record
+            close()
+            loop = None
             if type_name == "restart":  # a restart forgets the slots; a new session carries them over (domain.yml)
                 language, requested = DEFAULT_LANGUAGE, None
         elif type_name == "slot" and action_name in SLOTS_READ:
@@ -236,16 +289,18 @@ def turns_from_rows(
                 turn.decision = value if isinstance(value, dict) else None
             elif turn is not None and action_name == "handoff_reference" and value:
                 turn.reference = str(value)
+            elif turn is not None and action_name == "answer_feedback" and isinstance(value, dict):
+                turn.feedback = value
+        elif type_name == "active_loop":
+            loop = action_name or None
+            if not action_name:  # a form ended (or was cancelled): no question of it is pending
+                requested = None
+            if turn is not None and action_name == HANDOFF_FORM:
+                turn.form = True
         elif turn is not None and type_name == "action":
             turn.human = turn.human or action_name == HANDOFF_OPEN_ACTION
             turn.submit = turn.submit or action_name == HANDOFF_SUBMIT_ACTION
-        elif type_name == "active_loop":
-            if not action_name:  # a form ended (or was cancelled): no question of it is pending
-                requested = None
-            elif turn is not None and action_name == HANDOFF_FORM:
-                turn.form = True
-    if (record := close()) is not None:
-        yield record
+    yield from flush()
 
 
 def load_turns(url: str, first: date, last: date, *, zone: tzinfo = timezone.utc) -> list[TurnRecord]:

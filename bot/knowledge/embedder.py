@@ -70,13 +70,16 @@ def _torch_encoder(model: str, threads: int) -> Callable[[list[str]], np.ndarray
 
 
 class Embedder:
-    def __init__(self, model: str, threads: int = 1, backend: str | None = None) -> None:
+    """`low_memory`: memory handed back after each batch rather than kept for speed (bot/knowledge/onnx_encoder.py),
+    for the back office, which embeds a whole Review queue now and then."""
+
+    def __init__(self, model: str, threads: int = 1, backend: str | None = None, low_memory: bool = False) -> None:
         self.name = model
         self.backend = backend or backend_of(model)
         if self.backend == "onnx":
             from bot.knowledge.onnx_encoder import OnnxEncoder
 
-            self._encode_texts = OnnxEncoder(model, threads=threads).encode
+            self._encode_texts = OnnxEncoder(model, threads=threads, low_memory=low_memory).encode
         elif self.backend == "torch":
             self._encode_texts = _torch_encoder(model, threads)
         else:

@@ -54,6 +54,7 @@ FIGURE_LABELS = {
     "questions": "Questions",
     "answered": "Answered",
     "answered_share": "Answered share",
+    "hedged": "Said to be uncertain",
     "dont_know": "Don't know",
     "dont_know_share": "Don't-know share",
     "clarifications": "Questions back",
@@ -61,6 +62,9 @@ FIGURE_LABELS = {
     "handoffs_submitted": "Handoffs submitted",
     "handoff_rate": "Handoff rate",
     "buttons": "Follow-up buttons",
+    "helpful": "Helpful (feedback)",
+    "not_helpful": "Not helpful (feedback)",
+    "helpful_share": "Helpful share",
 }
 
 

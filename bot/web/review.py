@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import aiohttp
 from aiohttp import web
 
+from bot.analytics.labelled import LABELLED_SET
 from bot.analytics.review import (
     DECISION_LABELS,
     DECISIONS,
@@ -40,6 +41,7 @@ from bot.analytics.review import (
     HEDGED,
     LOW_CONFIDENCE,
     MAX_EXAMPLES,
+    NOT_HELPFUL,
     TRY_SENDER_PREFIX,
     AlreadyDecided,
     DecisionRecord,
@@ -68,7 +70,13 @@ API_PATH = "/api/review"
 # a desk of one's own; otherwise both come from the settings at start-up.
 REVIEW_CONFIG = web.AppKey("review_config", ReviewConfig)
 REVIEW_DESK = web.AppKey("review_desk", ReviewDesk)
-REASON_LABELS = {DECLINED: "declined", HEDGED: "answered unsure", LOW_CONFIDENCE: "low confidence", HANDOFF: "handoff"}
+REASON_LABELS = {
+    DECLINED: "declined",
+    HEDGED: "answered unsure",
+    LOW_CONFIDENCE: "low confidence",
+    HANDOFF: "handoff",
+    NOT_HELPFUL: "user said not helpful",
+}
 MAX_GROUPS_SHOWN = 100
 MAX_TRY_CHARS = 500
 TRY_TIMEOUT_SECONDS = 60
@@ -87,6 +95,8 @@ def default_config(app: web.Application) -> ReviewConfig:
         cases_dir=DEFAULT_CASES,
         nlu_dir=PROJECT_ROOT / "data" / "nlu",
         torch_threads=settings.torch_threads,
+        labelled_path=LABELLED_SET,
+        model_idle_seconds=settings.review_model_idle_seconds,
     )
 
 
@@ -235,6 +245,7 @@ async def decide_from_page(request: web.Request) -> web.StreamResponse:
             str(form.get("fact") or "").strip() or None,
             questions,
             str(form.get("note") or ""),
+            form.get("label") == "yes",
         )
     except AlreadyDecided:
         raise web.HTTPSeeOther(f"{PAGE_PATH}?{period.query(conflict=group)}#notice") from None
@@ -382,13 +393,16 @@ async def api_decide(request: web.Request) -> web.StreamResponse:
     fact, note, decision = body.get("fact"), body.get("note") or "", body.get("decision")
     if not isinstance(decision, str) or not isinstance(note, str) or not (fact is None or isinstance(fact, str)):
         return error_response(request, 422, f"decision must be one of {', '.join(DECISIONS)}; fact and note strings")
+    label = body.get("label", False)
+    if not isinstance(label, bool):
+        return error_response(request, 422, "label must be true or false")
     values = {key: body[key] for key in ("from", "to", "channel", "language") if isinstance(body.get(key), str)}
     try:
         period = Period(request, {**request.query, **values})
         groups = await _groups(request, period)
         desk = _desk(request)
         record = await asyncio.to_thread(
-            desk.decide, groups, request.match_info["group"], decision, request[USER_KEY], fact, questions, note
+            desk.decide, groups, request.match_info["group"], decision, request[USER_KEY], fact, questions, note, label
         )
     except BadPeriod as exc:
         return error_response(request, 422, str(exc))

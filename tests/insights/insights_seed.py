@@ -54,6 +54,8 @@ class SeedTurn:
     no form) | "submitted" (the form's last answer, a ticket stored) | "cancelled" (submission without a ticket)
     | None. language: the conversation's language after this message; detected: the message itself told
     it (a `language` SlotSet follows it). new_session: Rasa started a new session before this message.
+    hedged: an answer said to be uncertain. helpful: this message is a press of a feedback button (Yes: True,
+    No: False) under the latest answer before it (actions/feedback.py).
     """
 
     at: datetime
@@ -66,6 +68,11 @@ class SeedTurn:
     button: bool = False
     handoff: str | None = None
     new_session: bool = False
+    hedged: bool = False
+    helpful: bool | None = None
+    # The handoff form was still asking when this message came (a name, a phone number typed into it). A form
+    # opened by a "started" turn is otherwise closed before the next message that is not its answer.
+    in_form: bool = False
 
 
 @dataclass
@@ -99,10 +106,17 @@ def _bot(text: str, at: float) -> dict[str, Any]:
     return {"event": "bot", "timestamp": at, "metadata": {"utter_action": "utter_x"}, "text": text, "data": {}}
 
 
-def decision(turn: SeedTurn, channel: str) -> dict[str, Any]:
+def answer_ref(index: int) -> str:
+    """The feedback reference of the answer of a conversation's turn `index` (10 characters, as the bot's)."""
+    return f"ref{index:07d}"
+
+
+def decision(turn: SeedTurn, channel: str, index: int = 0) -> dict[str, Any]:
     """The `last_decision` value actions/actions.py `_decision_record` stores for such a turn."""
     answered = turn.outcome == "answered"
     return {
+        "ref": answer_ref(index),
+        "hedged": answered and turn.hedged,
         "kind": "choose" if turn.outcome == "choose" else "answer",
         "answered": answered,
         "fact": turn.fact if answered else None,
@@ -121,6 +135,7 @@ def events_of(conversation: SeedConversation) -> list[dict[str, Any]]:
     """The events the bot stores for the conversation, in order, as Rasa's Event.as_dict() gives them."""
     events: list[dict[str, Any]] = []
     slots: dict[str, Any] = {}
+    answers: list[dict[str, Any]] = []
     for index, turn in enumerate(conversation.turns):
         at = turn.at.timestamp()
         tick = iter(at + n / 1000 for n in range(1, 100))
@@ -156,9 +171,17 @@ def events_of(conversation: SeedConversation) -> list[dict[str, Any]]:
         if turn.outcome is not None:
             events += [_action("action_answer", next(tick)), _bot("…", next(tick))]
             events.append(_slot("failed_answers", 0.0 if turn.outcome != "dont_know" else 1.0, next(tick)))
-            value = decision(turn, conversation.input_channel)
+            value = decision(turn, conversation.input_channel, index)
             events.append(_slot("last_decision", value, next(tick)))
             slots["last_decision"] = value
+            if value["answered"]:
+                answers.append(value)
+        if turn.helpful is not None and answers:
+            judged = answers[-1]
+            events += [_action("action_answer_feedback", next(tick)), _bot("…", next(tick))]
+            record = {key: judged.get(key) for key in ("ref", "fact", "item", "hedged", "language", "channel")}
+            events.append(_slot("answer_feedback", {**record, "helpful": turn.helpful}, next(tick)))
+            slots["answer_feedback"] = {**record, "helpful": turn.helpful}
         if turn.handoff in ("started", "group"):
             events += [_action("action_human", next(tick)), _bot("…", next(tick))]
             events.append(_slot("handoff_offered", False, next(tick)))
@@ -168,6 +191,16 @@ def events_of(conversation: SeedConversation) -> list[dict[str, Any]]:
                     {"event": "active_loop", "timestamp": next(tick), "name": "handoff_form"},
                     _slot("requested_slot", "handoff_question", next(tick)),
                 ]
+                following = conversation.turns[index + 1] if index + 1 < len(conversation.turns) else None
+                answers_form = following is not None and (
+                    following.in_form or following.handoff in ("submitted", "cancelled")
+                )
+                if following is not None and not answers_form:
+                    # The user left the form (cancelled it) before asking on: the form is no longer active.
+                    events += [
+                        {"event": "active_loop", "timestamp": next(tick), "name": None},
+                        _slot("requested_slot", None, next(tick)),
+                    ]
         elif turn.handoff in ("submitted", "cancelled"):
             events += [
                 _action("handoff_form", next(tick)),
@@ -274,7 +307,16 @@ def seeded_conversations(seed: int, start: datetime, days: int, count: int = 60)
                 handoff = rng.choice(("submitted", "submitted", "cancelled"))
                 turn = SeedTurn(at, "yes", "affirm", language, detected, handoff=handoff)
             turn.new_session = new_session
+            if turn.outcome == "answered" and not turn.button:
+                turn.hedged = rng.random() < 0.2  # the closest fact, said to be uncertain
             conversation.turns.append(turn)
+            if turn.outcome == "answered" and rng.random() < 0.4:  # its feedback buttons pressed
+                helpful = rng.random() < 0.6
+                word = "yes" if helpful else "no"
+                ref = answer_ref(len(conversation.turns) - 1)
+                payload = f'/answer_feedback{{"helpful":"{word}","answer_ref":"{ref}"}}'
+                at += timedelta(minutes=0.5)
+                conversation.turns.append(SeedTurn(at, payload, "answer_feedback", language, False, helpful=helpful))
         conversations.append(conversation)
     return conversations
 

@@ -50,6 +50,8 @@ def test_a_conversation_is_read_back_as_the_bot_recorded_it(bot_stack: BotProces
     assert button.button and button.intent == "answer_fact" and button.fact == "timeline_overview"
     assert human.handoff_started and human.decision is None
     assert [turn.decision for turn in form] == [None] * 5  # the form's answers are no questions
+    # Read from the real tracker: the form was asking when each of them came, and not before.
+    assert [turn.form_answer for turn in form] == [True] * 5 and not human.form_answer and not first.form_answer
     assert [turn.handoff_submitted for turn in form] == [False] * 4 + [True]
     assert form[-1].handoff_reference == reference.group(0)
 
@@ -60,6 +62,7 @@ def test_a_conversation_is_read_back_as_the_bot_recorded_it(bot_stack: BotProces
         "questions": 4,
         "answered": 3,
         "answered_share": 0.75,
+        "hedged": 0,
         "dont_know": 1,
         "dont_know_share": 0.25,
         "clarifications": 0,
@@ -67,4 +70,7 @@ def test_a_conversation_is_read_back_as_the_bot_recorded_it(bot_stack: BotProces
         "handoffs_submitted": 1,
         "handoff_rate": 1.0,
         "buttons": 1,
+        "helpful": 0,
+        "not_helpful": 0,
+        "helpful_share": None,
     }

@@ -114,7 +114,8 @@ def test_sign_in_see_the_charts_and_tables(browser: Any, served: ServedApp) -> N
         # A 9-day period: a bar a day, stacked by channel, the same numbers as the table of days with messages.
         stacks = page.evaluate("Chart.getChart('chart-daily').data.datasets.map(set => set.label)")
         assert stacks == ["Website chat", "Telegram", "REST"], stacks
-        assert page.locator("a[download]").count() == 4
+        assert page.locator("a[download]").count() == 5  # with the helpfulness table's
+        assert page.locator("#helpfulness tbody tr").count() > 0
         answered = [r for r in served.answered if r[0].startswith("/static/")]
         assert ("/static/charts/chart.umd.min.js", 200) in answered and ("/static/insights.js", 200) in answered
         assert problems == []

@@ -39,8 +39,23 @@ def expected(
         and language in (None, turn.language)
     ]
     senders = {conversation.sender_id for conversation, _ in turns}
-    outcomes = Counter(turn.outcome for _, turn in turns)
+    # The verdict of each answer judged with its feedback buttons: the press is about the latest answer before it.
+    verdicts: dict[int, bool] = {}
+    for conversation in conversations:
+        latest: SeedTurn | None = None
+        for turn in conversation.turns:
+            if turn.outcome == "answered":
+                latest = turn
+            if turn.helpful is not None and latest is not None and id(latest) not in verdicts:
+                verdicts[id(latest)] = turn.helpful
+    outcomes = Counter(
+        "hedged" if turn.outcome == "answered" and turn.hedged else turn.outcome
+        for _, turn in turns
+        if not turn.in_form
+    )
     questions = sum(n for outcome, n in outcomes.items() if outcome is not None)
+    helpful = sum(1 for _, turn in turns if verdicts.get(id(turn)) is True)
+    not_helpful = sum(1 for _, turn in turns if verdicts.get(id(turn)) is False)
     handoffs = Counter(turn.handoff for _, turn in turns)
     handed_off = {conversation.sender_id for conversation, turn in turns if turn.handoff == "started"}
     totals = {
@@ -49,6 +64,7 @@ def expected(
         "questions": questions,
         "answered": outcomes["answered"],
         "answered_share": _share(outcomes["answered"], questions),
+        "hedged": outcomes["hedged"],
         "dont_know": outcomes["dont_know"],
         "dont_know_share": _share(outcomes["dont_know"], questions),
         "clarifications": outcomes["choose"],
@@ -56,6 +72,9 @@ def expected(
         "handoffs_submitted": handoffs["submitted"],
         "handoff_rate": _share(len(handed_off), len(senders)),
         "buttons": sum(1 for _, turn in turns if turn.button),
+        "helpful": helpful,
+        "not_helpful": not_helpful,
+        "helpful_share": _share(helpful, helpful + not_helpful),
     }
     daily: dict[str, dict[str, Any]] = {}
     day = FIRST
@@ -72,12 +91,12 @@ def expected(
         row["senders"].add(conversation.sender_id)
         row["user_messages"] += 1
         row["questions"] += turn.outcome is not None
-        row["answered"] += turn.outcome == "answered"
+        row["answered"] += turn.outcome == "answered" and not turn.hedged
         row["dont_know"] += turn.outcome == "dont_know"
         row["handoffs_started"] += turn.handoff == "started"
         row["buttons"] += turn.button
         grid[local.weekday()][local.hour] += 1
-        if turn.outcome == "answered" and turn.fact:
+        if turn.outcome == "answered" and not turn.hedged and turn.fact:
             facts[turn.fact] += 1
             by_button[turn.fact] += turn.button
     for row in daily.values():

@@ -70,7 +70,9 @@ async def test_the_page_shows_figures_charts_and_tables(
     page = await response.text()
     for chart in ("chart-channels", "chart-daily", "chart-outcomes", "chart-hours", "chart-weekdays", "chart-facts"):
         assert f'<canvas id="{chart}" role="img"' in page
-    assert page.count("<table") == 5 and page.count("<details>") == 2  # the days with messages: always shown
+    # The days with messages (always shown) and whether the answers helped: tables of their own.
+    assert page.count("<table") == 6 and page.count("<details>") == 2
+    assert 'id="helpfulness"' in page
     assert '<script src="/static/charts/chart.umd.min.js" defer></script>' in page
     assert "<script>" not in page and " style=" not in page  # nothing inline for the CSP to refuse
     # The page's figures are the API's.
@@ -144,7 +146,7 @@ async def test_a_session_reads_the_api_and_a_csv_like_the_page(
         ("from=2020-01-01&to=2026-03-01", "the period may be at most 366 days"),
         (f"{PERIOD}&channel=email", "channel must be one of web, telegram, rest"),
         (f"{PERIOD}&language=sv", "language must be one of en, fi"),
-        (f"{PERIOD}&table=tickets", "table must be one of summary, daily, hours, facts"),
+        (f"{PERIOD}&table=tickets", "table must be one of summary, daily, hours, facts, helpfulness"),
     ],
 )
 async def test_a_wrong_query_says_what_is_wrong(

@@ -149,7 +149,9 @@ def test_a_server_error_is_retried_and_the_reply_arrives(stack: TelegramStack) -
     chat = new_private_chat()
     stack.api.fail_with(500, "sendMessage", chat)
     say(stack, chat, "What are the priorities?", "logistics")
-    assert [c.status for c in stack.api.calls_for("sendMessage", chat)] == [500, 200]
+    # The answer (refused once, then sent), then the feedback question under it.
+    sent = stack.api.calls_for("sendMessage", chat)
+    assert [c.status for c in sent] == [500, 200, 200] and sent[-1].text == "Did this answer your question?"
 
 
 def test_a_long_retry_after_delays_the_replies_in_order(stack: TelegramStack) -> None:
@@ -159,8 +161,9 @@ def test_a_long_retry_after_delays_the_replies_in_order(stack: TelegramStack) ->
     assert stack.post(message_update(chat, "What are the priorities?"))[0] == 200
     stack.api.wait_for(lambda _: any(c.status == 429 for c in stack.api.calls_for("sendMessage", chat)))
     assert stack.post(message_update(chat, "Who is the project manager?"))[0] == 200  # answered meanwhile…
-    stack.api.wait_for(lambda _: len(stack.api.replies(chat)) >= 2, timeout=30)  # … and sent after the first
-    replies = stack.api.replies(chat)
+    # … and sent after the first (each answer followed by its feedback question).
+    stack.api.wait_for(lambda _: any("Tolmunen" in r.text for r in stack.api.replies(chat)), timeout=30)
+    replies = [r for r in stack.api.replies(chat) if r.text != "Did this answer your question?"]
     limited = next(c for c in stack.api.calls_for("sendMessage", chat) if c.status == 429)
     assert "logistics" in replies[0].text and "Tolmunen" in replies[1].text
     assert replies[0].at - limited.at >= 3.9

@@ -208,7 +208,9 @@ def test_the_action_sends_links_as_url_buttons_except_tel_on_telegram(
 ) -> None:
     dispatcher = CollectingDispatcher()
     actions.ActionAnswer().run(dispatcher, contact_question(channel), domain)
-    (message,) = dispatcher.messages
+    # The answer, and the feedback question under it (tests/unit/test_feedback_actions.py).
+    message, feedback = dispatcher.messages
+    assert feedback["response"] == "utter_ask_feedback"
     urls = [b for b in message["buttons"] if "url" in b]
     # Telegram refuses a tel: link in a button; its apps link the number in the text instead.
     assert urls == ([] if channel == "telegram" else [{"title": "+358 44 747 8512", "url": "tel:+358447478512"}])

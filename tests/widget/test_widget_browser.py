@@ -424,7 +424,9 @@ def test_messages_carry_their_language_and_the_interface_follows_the_conversatio
     # After a reload every message still has its language.
     page.reload()
     page.wait_for_selector("#ris3w-panel:not([hidden])")
-    assert page.locator(".ris3w-bot .ris3w-body").evaluate_all("els => els.map(e => e.lang)") == ["fi", "en", "fi"]
+    # The greeting, then each answer and the feedback question under it, in the answer's language.
+    assert page.locator(".ris3w-bot .ris3w-body").evaluate_all("els => els.map(e => e.lang)") == [
+        "fi", "en", "en", "fi", "fi"]
 
 
 def test_a_page_load_asks_the_back_office_for_nothing_that_is_missing(page: Any, backoffice_app: ServedApp) -> None:

@@ -272,6 +272,8 @@
     if (msg.buttons && msg.buttons.length && fresh) {
       var group = el("div", "ris3w-replies");
       group.setAttribute("role", "group");
+      // "Did this answer your question?" names its Yes and No for a screen reader that lands on them.
+      if (msg.feedback) { group.classList.add("ris3w-feedback"); group.setAttribute("aria-label", String(msg.text || "")); }
       if (msg.lang && LANGS[msg.lang]) group.lang = msg.lang;
       var pointer = "";
       group.addEventListener("pointerdown", function (e) { pointer = e.pointerType; });
@@ -306,13 +308,19 @@
     }));
   }
 
+  // The question under an answer whether it helped (actions/feedback.py): its buttons' payloads say so.
+  function isFeedback(buttons) {
+    return buttons.length > 0 && buttons.every(function (b) { return /^\/answer_feedback\{/.test(String(b.payload || "")); });
+  }
+
   function add(msg) {
     if (panel.hidden && msg.from === "bot") { unread += 1; texts(); }
     if (msg.from === "bot" && LANGS[msg.lang] && msg.lang !== lang) {
       if (!chosen) follow(msg.lang);
       else if (!offered) setOffered("open");
     }
-    log.querySelectorAll(".ris3w-replies").forEach(function (g) { g.remove(); });
+    // The feedback question comes right after its answer: the answer's own buttons stay under it.
+    if (!msg.feedback) log.querySelectorAll(".ris3w-replies").forEach(function (g) { g.remove(); });
     history.push(msg);
     save();
     store.set(localStorage, "active", Date.now());
@@ -477,6 +485,7 @@
       var msg = { from: "bot", text: m.text || "", buttons: buttons, links: urls, image: image };
       if (LANGS[m.lang]) msg.lang = m.lang;
       if (m.id) msg.id = String(m.id);
+      if (isFeedback(buttons)) msg.feedback = true;
       if (m.text || buttons.length || urls.length || image) add(msg);
     });
   }
@@ -574,7 +583,9 @@
 
   function renderAll() {
     log.textContent = "";
-    history.forEach(function (m, i) { render(m, i === history.length - 1); });
+    var last = history.length - 1;
+    // The newest message's buttons, and its answer's when it is the feedback question.
+    history.forEach(function (m, i) { render(m, i === last || (i === last - 1 && !!history[last].feedback)); });
     offerSwitch();
     toEnd();
   }
