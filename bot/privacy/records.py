@@ -261,9 +261,11 @@ class PersonalData:
     """The person's data across the tracker store and the handoff database (which holds Review's decisions and
     the record of privacy actions)."""
 
-    def __init__(self, handoff_url: str, tracker_url: str) -> None:
+    def __init__(self, handoff_url: str, tracker_url: str | None) -> None:
+        """tracker_url None: the caller has the conversation in hand and Rasa's tracker store deletes its events
+        (an erasure from inside the conversation: actions/privacy.py)."""
         self.handoff: Engine = make_engine(handoff_url)
-        self.tracker = _tracker_engine(tracker_url)
+        self.tracker = _tracker_engine(tracker_url) if tracker_url else None
 
     def close(self) -> None:
         self.handoff.dispose()
@@ -482,21 +484,37 @@ class PersonalData:
     # erasing
 
     def erase(
-        self, subject: Subject, *, requested_by: str, actor: str, found_by: str = "", now: datetime | None = None
+        self,
+        subject: Subject,
+        *,
+        requested_by: str,
+        actor: str,
+        found_by: str = "",
+        now: datetime | None = None,
+        conversation_texts: dict[str, list[str]] | None = None,
     ) -> Erased:
-        """Erases everything of the person at once and records how much (not what)."""
+        """Erases everything of the person at once and records how much (not what). conversation_texts: what the
+        user typed, when the caller has the conversation in hand rather than the tracker store."""
         now = now or datetime.now(timezone.utc)
         conversations = self._conversation_events(subject.conversation_ids)
+        for conversation, typed in (conversation_texts or {}).items():
+            conversations.setdefault(conversation, []).extend({"from": "user", "text": t} for t in typed)
         note = ERASED_BY_USER if requested_by == log.BY_USER else ERASED_BY_STAFF
         try:
             log.ensure_schema(self.handoff)
+            with self.handoff.connect() as connection:
+                texts = self._texts(self._tickets_of(connection, subject.ticket_ids), conversations)
+        except SQLAlchemyError as exc:
+            raise self._guard("handoff", exc) from None
+        # The conversations first, in a transaction of their own (the tracker may be the same SQLite file): should
+        # the handoff part then fail, the tickets still lead back to the person for the next attempt.
+        events = self._delete_events(subject.conversation_ids)
+        try:
             with self.handoff.begin() as connection:
-                tickets = self._tickets_of(connection, subject.ticket_ids)
-                texts = self._texts(tickets, conversations)
                 erased = erase_tickets(connection, list(subject.ticket_ids), now, note)
                 if _has_review_table(connection):
                     erased.review_texts = erase_review_texts(connection, texts=texts)
-                erased.events = self._delete_events(subject.conversation_ids)
+                erased.events = events
                 erased.conversations = len(conversations)
                 log.record(connection, log.ERASE, requested_by, actor, erased.as_counts(), found_by, now)
         except SQLAlchemyError as exc:

@@ -1,0 +1,65 @@
+"""Privacy questions and erasure requests the classifier was unsure of, recognised from the domain's words.
+
+After the intent classifier and its fallback: when the top intent is the fallback, out_of_scope or below
+`threshold`, and the message speaks of the user's data in the privacy domain's words (bot.nlu.privacy_terms),
+the intent becomes ask_privacy or request_erasure (an unsure request_erasure that names no erasing becomes
+ask_privacy: erasing is never done on a guess). A confident classification is left alone, and so is an
+answer to a form's question (a question typed into the handoff form stays the user's question).
+
+Runs in the Rasa runtime (Python 3.10, rasa 3.6).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.constants import REQUESTED_SLOT
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.privacy_terms import ASK_PRIVACY, privacy_intent
+
+UNSURE_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class PrivacyTerms(GraphComponent):
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"threshold": 0.7}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._threshold = float(config.get("threshold", 0.7))
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> PrivacyTerms:
+        return cls(config)
+
+    def process(self, messages: list[Message], tracker: DialogueStateTracker) -> list[Message]:
+        if tracker.active_loop_name and tracker.get_slot(REQUESTED_SLOT) is not None:
+            return messages  # answering a form's question
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            name, confidence = intent.get(INTENT_NAME_KEY), float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+            if name == ASK_PRIVACY or (name not in UNSURE_INTENTS and confidence >= self._threshold):
+                continue
+            found = privacy_intent(message.get(TEXT))
+            # An unsure request_erasure without a word of erasing is a question about what is kept.
+            if found is None or found == name:
+                continue
+            chosen = {INTENT_NAME_KEY: found, PREDICTED_CONFIDENCE_KEY: 1.0}
+            ranking = [chosen] + [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != found]
+            message.set(INTENT, chosen, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages
