@@ -325,6 +325,8 @@ class PersonalData:
                     found = tickets.conversation_id == value
                 else:
                     raise BadKey(f"unknown key kind: {kind}")
+                if not inspect(connection).has_table("tickets"):  # not migrated yet: no ticket at all
+                    return Subject(tuple(sorted(set(conversations))), ())
                 rows = connection.execute(select(tickets.id, tickets.conversation_id).where(found)).all()
                 ticket_conversations = [row.conversation_id for row in rows if row.conversation_id]
                 more = connection.execute(
