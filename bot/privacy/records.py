@@ -456,6 +456,24 @@ class PersonalData:
         texts.exact.discard("")
         return texts
 
+    def preview(self, subject: Subject) -> dict[str, Any]:
+        """What was found, to decide on: tickets by reference, status and date, conversations by id and size;
+        not their contents (those are for an export, which is recorded)."""
+        conversations = self._conversation_events(subject.conversation_ids)
+        try:
+            with self.handoff.connect() as connection:
+                tickets = self._tickets_of(connection, subject.ticket_ids)
+        except SQLAlchemyError as exc:
+            raise self._guard("handoff", exc) from None
+        return {
+            "tickets": [
+                {"reference": t["reference"], "status": t["status"], "created_at": t["created_at"],
+                 "erased": t["personal_data_erased_at"] is not None}
+                for t in tickets
+            ],
+            "conversations": [{"conversation_id": c, "messages": len(m)} for c, m in sorted(conversations.items())],
+        }
+
     def export(self, subject: Subject, actor: str, found_by: str = "") -> dict[str, Any]:
         """Everything kept about the person, as data (the back office shows it as JSON and as a page); the export
         itself is recorded."""
