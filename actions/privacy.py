@@ -30,6 +30,10 @@ KEEP_PAYLOAD = "/deny"
 WEB_CHANNEL = "socketio"
 
 
+# The channels as Insights names them (Rasa calls the website chat "socketio").
+_CHANNEL_NAMES = {WEB_CHANNEL: "web"}
+
+
 def _channel(tracker: Tracker) -> str:
     return tracker.get_latest_input_channel() or "unknown"
 
@@ -103,7 +107,10 @@ class ActionEraseConversation(Action):
         try:
             subject = data.find("conversation", tracker.sender_id)
             erased = data.erase(
-                subject, requested_by=log.BY_USER, actor=channel, found_by="conversation id",
+                subject,
+                requested_by=log.BY_USER,
+                actor=_CHANNEL_NAMES.get(channel, channel),
+                found_by="conversation id",
                 conversation_texts={tracker.sender_id: _user_texts(tracker)},
             )
         except PrivacyStoreUnavailable as exc:

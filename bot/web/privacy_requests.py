@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.privacy import log
 from bot.privacy.records import KEY_KINDS, BadKey, PersonalData, PrivacyStoreUnavailable, Subject
@@ -148,6 +150,16 @@ async def api_erase(request: web.Request) -> web.StreamResponse:
     except (BadKey, PrivacyStoreUnavailable) as exc:
         return _refused(request, exc)
     return web.json_response({"erased": erased.as_counts()})
+
+
+async def user_erasures(app: web.Application, since: datetime, until: datetime) -> dict[str, Any] | None:
+    """Conversations users erased themselves in [since, until), by channel, for Insights (counts only); None
+    when the record cannot be read (the rest of Insights still shows)."""
+    try:
+        counts = await asyncio.to_thread(log.user_erasures, app[DATA].handoff, since, until)
+    except (SQLAlchemyError, KeyError):
+        return None
+    return {"total": sum(counts.values()), "by_channel": dict(sorted(counts.items()))}
 
 
 def setup_privacy_requests(app: web.Application) -> None:

@@ -10,6 +10,8 @@ from web_helpers import Backoffice, csrf_in
 
 from bot.handoff.models import Ticket
 from bot.handoff.store import HandoffStore
+from bot.privacy import log
+from bot.privacy.records import PersonalData
 
 pytestmark = pytest.mark.asyncio
 
@@ -79,3 +81,20 @@ async def test_bad_keys_get_a_reason_and_change_nothing(signed_in: Backoffice, m
                                headers=headers)
     assert answer.status == 200 and (await answer.json())["erased"]["tickets"] == 1
     assert (await client.get("/api/privacy", params={"kind": "reference", "value": ticket.reference})).status == 200
+
+
+async def test_insights_count_the_users_erasures_without_content(
+    signed_in: Backoffice, make_ticket: Callable[..., Ticket], database_url: str
+) -> None:
+    make_ticket(name=NAME, contact=EMAIL, channel="web", conversation_id="web:erased")
+    data = PersonalData(database_url, None)
+    try:
+        for conversation, channel in (("web:erased", "web"), ("telegram:42", "telegram"), ("web:other", "web")):
+            data.erase(data.find("conversation", conversation), requested_by=log.BY_USER, actor=channel)
+        data.erase(data.find("email", EMAIL), requested_by=log.BY_STAFF, actor="manager")  # not the user's own
+    finally:
+        data.close()
+    figures = await (await signed_in.client.get("/api/insights")).json()
+    assert figures["erased_by_users"] == {"total": 3, "by_channel": {"telegram": 1, "web": 2}}
+    page = await (await signed_in.client.get("/inbox/insights")).text()
+    assert "Conversations erased by users" in page and "Website chat 2" in page
