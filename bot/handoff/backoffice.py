@@ -24,6 +24,7 @@ from bot.handoff.store import HandoffStore, StoreUnavailable, upgrade
 from bot.handoff.thread_outbox import deliver_due_messages
 from bot.handoff.thread_senders import build_message_senders
 from bot.privacy.records import PrivacyStoreUnavailable
+from bot.privacy.retention import purge as retention_purge
 from bot.privacy.retention import summary
 
 logger = logging.getLogger("bot.handoff")
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None, settings: HandoffSettings | None = None)
             if days < 0:
                 print("handoff purge: --days must be 0 or more", file=sys.stderr)
                 return 2
-            print(summary(purge(settings, days), days))
+            print(summary(retention_purge(settings, days), days))
         elif args.command == "tickets":
             # References and states only: names and contacts are read where they are needed, not listed.
             for ticket in store.list(args.status):

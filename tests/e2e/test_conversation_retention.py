@@ -68,11 +68,11 @@ def test_the_purge_command_erases_conversations_too(
     monkeypatch.setenv("RIS3_TRACKER_DATABASE_URL", f"sqlite:///{db}")
     monkeypatch.setenv("RIS3_HANDOFF_DATABASE_URL", handoff_db(tmp_path))
     assert bot_main(["handoff", "purge"]) == 0
-    assert "0 conversations erased (last message older than 90 days)" in capsys.readouterr().out
+    assert "retention 90 days: 0 conversations" in capsys.readouterr().out
     assert sender in senders(db)
     time.sleep(0.01)
     assert bot_main(["handoff", "purge", "--days", "0"]) == 0
-    assert "conversations erased (last message older than 0 days)" in capsys.readouterr().out
+    assert "retention 0 days: " in capsys.readouterr().out
     assert sender not in senders(db)
 
 
