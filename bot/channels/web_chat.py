@@ -408,6 +408,8 @@ class WebChatInput(InputChannel):
     async def deliver(self, sio: AsyncServer, sid: str, conversation: str, payload: dict[str, Any]) -> None:
         # The id lets a page skip a reply it already shows when one is sent again after a page change.
         payload.setdefault("id", uuid.uuid4().hex[:16])
+        if payload.get("conversation_erased") is True:  # the user erased it (actions/privacy.py): keep none of it
+            self.pending.take(conversation)
         if sio.manager.is_connected(sid, self.namespace):
             self.recent.add(sid, conversation, payload)
             await sio.emit(self.bot_message_evt, payload, to=sid, namespace=self.namespace)
