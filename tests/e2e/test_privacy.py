@@ -63,6 +63,7 @@ def test_privacy_questions_are_answered_from_the_configuration(
     assert privacy.say("kept", language) in text, text
     assert privacy.say("erasure", language) in text
     assert "Source:" not in text and "Lähde:" not in text  # not a strategy fact
+    assert "What is your name?" not in text and "Mikä on nimesi?" not in text  # not the handoff form
     assert not privacy.statement_url and not any(r.get("buttons") for r in replies)  # no link until one is set
 
 
@@ -77,6 +78,7 @@ def test_asking_in_words_offers_the_erasure_with_a_confirmation(
     _say(bot_url, sender, "what are the priorities?" if language == "en" else "mitkä ovat painopisteet?")
     offer = _say(bot_url, sender, request_text)
     assert privacy.say("erase_offer", language) in _text(offer)
+    assert "What is your name?" not in _text(offer) and "Mikä on nimesi?" not in _text(offer)
     payloads = [b.get("payload") for r in offer for b in r.get("buttons") or []]
     assert "/erase_conversation" in payloads
     done = _text(_say(bot_url, sender, yes))
