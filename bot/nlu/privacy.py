@@ -4,7 +4,9 @@ After the intent classifier and its fallback: when the top intent is the fallbac
 `threshold`, and the message speaks of the user's data in the privacy domain's words (bot.nlu.privacy_terms),
 the intent becomes ask_privacy or request_erasure (an unsure request_erasure that names no erasing becomes
 ask_privacy: erasing is never done on a guess). A confident classification is left alone, and so is an
-answer to a form's question (a question typed into the handoff form stays the user's question).
+answer to a form's question (a question typed into the handoff form stays the user's question). A privacy
+message whose language the detector cannot tell ("tietosuoja") sets the conversation's language from its
+privacy words.
 
 Runs in the Rasa runtime (Python 3.10, rasa 3.6).
 """
@@ -19,10 +21,19 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import REQUESTED_SLOT
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.privacy_terms import ASK_PRIVACY, privacy_intent
+from bot.language import detect
+from bot.nlu.language import LANGUAGE
+from bot.nlu.privacy_terms import ASK_PRIVACY, REQUEST_ERASURE, privacy_intent, privacy_language
 
 UNSURE_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
 
@@ -49,7 +60,9 @@ class PrivacyTerms(GraphComponent):
     def process(self, messages: list[Message], tracker: DialogueStateTracker) -> list[Message]:
         if tracker.active_loop_name and tracker.get_slot(REQUESTED_SLOT) is not None:
             return messages  # answering a form's question
+        language_slot = tracker.slots.get(LANGUAGE)
         for message in messages:
+            self._set_language(message, language_slot.value if language_slot is not None else None)
             intent = message.get(INTENT) or {}
             name, confidence = intent.get(INTENT_NAME_KEY), float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
             if name == ASK_PRIVACY or (name not in UNSURE_INTENTS and confidence >= self._threshold):
@@ -62,4 +75,19 @@ class PrivacyTerms(GraphComponent):
             ranking = [chosen] + [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != found]
             message.set(INTENT, chosen, add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            self._set_language(message, language_slot.value if language_slot is not None else None)
         return messages
+
+    def _set_language(self, message: Message, current: str | None) -> None:
+        """A privacy message whose language the detector cannot tell ("tietosuoja") in the language of its
+        privacy words, through the `language` entity as bot.nlu.language sets it; the detector's verdict, when
+        it has one, stands (LanguageSwitch, after this component)."""
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        text = message.get(TEXT)
+        if intent not in (ASK_PRIVACY, REQUEST_ERASURE) or current is None or detect(text or ""):
+            return
+        language = privacy_language(text)
+        if language is None or language == current:
+            return
+        entity = {"entity": LANGUAGE, "value": language, "start": 0, "end": len(text), "extractor": "PrivacyTerms"}
+        message.set(ENTITIES, [*message.get(ENTITIES, []), entity], add_to_output=True)

@@ -51,3 +51,26 @@ def privacy_intent(text: str | None) -> str | None:
     if _TERMS.search(folded) or (_OWNED.search(folded) and _KEEP_OR_READ.search(folded)):
         return ASK_PRIVACY
     return None
+
+
+# Words of the privacy domain that belong to one language only: "tietosuoja" alone is Finnish even where a
+# general detector cannot tell from one word.
+_FINNISH = re.compile(
+    r"\b(tietosuoj\w*|henkilöti\w*|yksityisyy\w*|säilytysai\w*|rekisteriselos\w*|eväste\w*|anonyym\w*"
+    r"|tietoni|tietojani|poist\w*|hävit\w*|unohd\w*|tallen\w*|säily\w*)\b"
+)
+_ENGLISH = re.compile(
+    r"\b(privacy|personal (data|information)|data (protection|retention)|cookies?|anonymous|delete|erase"
+    r"|remove|forget|stored?|kept|keep)\b"
+)
+
+
+def privacy_language(text: str | None) -> str | None:
+    """fi or en when the message's privacy words are of one language only, else None."""
+    if not text or text.startswith("/"):
+        return None
+    folded = " ".join(text.casefold().split())
+    finnish, english = bool(_FINNISH.search(folded)), bool(_ENGLISH.search(folded))
+    if finnish == english:
+        return None
+    return "fi" if finnish else "en"

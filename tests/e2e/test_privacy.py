@@ -67,6 +67,15 @@ def test_privacy_questions_are_answered_from_the_configuration(
     assert not privacy.statement_url and not any(r.get("buttons") for r in replies)  # no link until one is set
 
 
+@pytest.mark.parametrize(("word", "language"), [("tietosuoja", "fi"), ("Tietosuojaseloste?", "fi"), ("GDPR", "en")])
+def test_one_privacy_word_is_answered_in_its_language(
+    bot_url: str, privacy: PrivacyTexts, word: str, language: str
+) -> None:
+    """A new conversation's first message, one word the language detector cannot place."""
+    text = _text(_say(bot_url, f"privacy-word-{uuid.uuid4().hex[:8]}", word))
+    assert privacy.say("kept", language) in text, text
+
+
 @pytest.mark.parametrize(
     ("request_text", "language", "yes"),
     [("Please delete my personal data", "en", "yes"), ("poistakaa tietoni", "fi", "kyllä")],

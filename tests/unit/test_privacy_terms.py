@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.nlu.privacy_terms import ASK_PRIVACY, REQUEST_ERASURE, privacy_intent
+from bot.nlu.privacy_terms import ASK_PRIVACY, REQUEST_ERASURE, privacy_intent, privacy_language
 from bot.settings import PROJECT_ROOT
 
 
@@ -56,3 +56,11 @@ def test_most_privacy_examples_are_recognised_by_their_words_alone() -> None:
     own = _examples(PROJECT_ROOT / "data" / "nlu" / "privacy.yml")
     agreed = sum(privacy_intent(text) == intent for intent, text in own)
     assert agreed / len(own) >= 0.7, f"{agreed} of {len(own)}"
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("tietosuoja", "fi"), ("poistakaa tietoni", "fi"), ("privacy?", "en"), ("GDPR", None), ("/forget", None)],
+)
+def test_the_language_of_privacy_words(text: str, language: str | None) -> None:
+    assert privacy_language(text) == language
