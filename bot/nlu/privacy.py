@@ -1,12 +1,13 @@
 """Privacy questions and erasure requests the classifier was unsure of, recognised from the domain's words.
 
 After the intent classifier and its fallback: when the top intent is the fallback, out_of_scope or below
-`threshold`, and the message speaks of the user's data in the privacy domain's words (bot.nlu.privacy_terms),
-the intent becomes ask_privacy or request_erasure (an unsure request_erasure that names no erasing becomes
-ask_privacy: erasing is never done on a guess). A confident classification is left alone, and so is an
-answer to a form's question (a question typed into the handoff form stays the user's question). A privacy
-message whose language the detector cannot tell ("tietosuoja") sets the conversation's language from its
-privacy words.
+`threshold`, or an informing intent whose examples share the privacy words' objects (SAME_WORDS_INTENTS, even
+when confident), and the message speaks of the user's data in the privacy domain's words
+(bot.nlu.privacy_terms), the intent becomes ask_privacy or request_erasure. An unsure request_erasure that names
+no erasing becomes ask_privacy: erasing is never offered on a guess. Any other confident classification is left
+alone, and so is an answer to a form's question (a question typed into the handoff form stays the user's
+question). A privacy message whose language the detector cannot tell ("tietosuoja") sets the conversation's
+language from its privacy words.
 
 Runs in the Rasa runtime (Python 3.10, rasa 3.6).
 """
@@ -36,6 +37,10 @@ from bot.nlu.language import LANGUAGE
 from bot.nlu.privacy_terms import ASK_PRIVACY, REQUEST_ERASURE, privacy_intent, privacy_language
 
 UNSURE_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
+# Intents whose examples share the privacy words' objects ("my phone number", "the council"), which the
+# classifier then picks with confidence for "does the council store my phone number?". They only inform (no
+# form, no change), so the privacy words may overrule them even then.
+SAME_WORDS_INTENTS = frozenset({"ask_contact", "ask_publisher", "not_helpful"})
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -65,7 +70,8 @@ class PrivacyTerms(GraphComponent):
             self._set_language(message, language_slot.value if language_slot is not None else None)
             intent = message.get(INTENT) or {}
             name, confidence = intent.get(INTENT_NAME_KEY), float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
-            if name == ASK_PRIVACY or (name not in UNSURE_INTENTS and confidence >= self._threshold):
+            unsure = name in UNSURE_INTENTS or confidence < self._threshold
+            if name == ASK_PRIVACY or not (unsure or name in SAME_WORDS_INTENTS):
                 continue
             found = privacy_intent(message.get(TEXT))
             # An unsure request_erasure without a word of erasing is a question about what is kept.

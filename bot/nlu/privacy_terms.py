@@ -24,19 +24,23 @@ _OWNED = re.compile(
     r"|\b(what|anything|everything|things?|all|that) (i|i've|i have) (write|wrote|written|type|typed|say|said|send"
     r"|sent|tell|told|ask|asked)\b"
     r"|\b(this|the|our) (chat|conversation)s?\b|\b(about|on|of) me\b|\bus(ers?|ers') (data|information)\b"
+    r"|\b(my|our) (chat|conversation) history\b"
+    r"|\bwhat('s| is| are| gets?) (kept|stored|saved|recorded|logged|collected)\b"
     r"|\b(tietoni|tietojani|tiedoistani|tiedoilleni|tietoja minusta|minusta|viestini|viestejäni|viesteilleni|nimeni"
-    r"|yhteystie\w*|puhelinnumeroni|sähköpostini|kysymykseni|kysymyksiäni|kirjoittam\w*|kirjoitan|kerroin"
+    r"|yhteystie\w*|puhelinnumero\w*ni|sähköposti\w*ni|kysymykseni|kysymyksiäni|kirjoittam\w*|kirjoitan|kerroin"
     r"|keskustelu\w*|chat\w*|\w*pyyntöni|\w*pyyntöjäni)\b",
 )
 _KEEP_OR_READ = re.compile(
     r"\b(stor\w*|sav(e|ed|es|ing)|kept|keep\w*|record\w*|log(s|ged|ging)?|retain\w*|hold\w*|collect\w*|track\w*"
-    r"|see|sees|seen|read|reads|access\w*|shar\w*|sell\w*|sold|cop(y|ies)|remember\w*"
+    r"|see|sees|seen|read|reads|visible|access\w*|shar\w*|sell\w*|sold|cop(y|ies)|remember\w*|kept"
+    r"|us(e|ed)|process\w*|protect\w*"
     r"|säily\w*|tallen\w*|tallessa|kirjaa\w*|kerä\w*|näke\w*|näkee|näkyy|luke\w*|lukee|pääsy\w*|kopio\w*"
-    r"|luovut\w*|jää|jääkö|pidetään|pidätte|muista\w*)\b",
+    r"|luovut\w*|jää|jääkö|pidetään|pidätte|muista\w*|käyte\w*|käsitel\w*|suoja\w*|nähtävi\w*|näkyvi\w*"
+    r"|järjestelmä\w*)\b",
 )
 _ERASE = re.compile(
     r"\b(delet\w*|eras\w*|remov\w*|wip(e|ed|ing)|forget|forgotten|destroy\w*|purg\w*|get rid"
-    r"|poist\w*|hävit\w*|hävitt\w*|unohd\w*|tyhjen\w*|pyyhi\w*|pyyhk\w*)\b",
+    r"|poist\w*|hävit\w*|hävitt\w*|unohd\w*|unoht\w*|tyhjen\w*|pyyhi\w*|pyyhk\w*)\b",
 )
 
 
