@@ -64,3 +64,21 @@ def test_most_privacy_examples_are_recognised_by_their_words_alone() -> None:
 )
 def test_the_language_of_privacy_words(text: str, language: str | None) -> None:
     assert privacy_language(text) == language
+
+
+def _questions(node: object) -> list[str]:
+    if isinstance(node, dict):
+        found = [node[k] for k in ("q", "question") if isinstance(node.get(k), str)]
+        return found + [q for value in node.values() for q in _questions(value)]
+    if isinstance(node, list):
+        return [q for value in node for q in _questions(value)]
+    return []
+
+
+def test_no_test_suites_question_is_taken_for_privacy() -> None:
+    """The FAQ cases and the end-to-end question sets ask about the strategy, its people and the handoff."""
+    files = sorted((PROJECT_ROOT / "tests" / "faq" / "cases").glob("*.yml"))
+    files += sorted((PROJECT_ROOT / "tests" / "e2e").glob("questions_*.yml"))
+    questions = [q for path in files for q in _questions(yaml.safe_load(path.read_text(encoding="utf-8")))]
+    assert len(questions) > 300
+    assert [q for q in questions if privacy_intent(q)] == []
