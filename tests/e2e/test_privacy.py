@@ -10,8 +10,10 @@ import random
 import re
 import sqlite3
 import string
+import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from bot.runtime import BotProcesses
 from tests.conftest import post_message
 
 REFERENCE = re.compile(r"RIS3-[0-9A-Z]{4}")
+TOKEN = "rest-token-" + uuid.uuid4().hex
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +155,49 @@ def test_an_erasure_leaves_nothing_of_the_person(bot_stack: BotProcesses, privac
     # The next message starts a new conversation that knows nothing of the erased one.
     status_reply = _text(_say(url, sender, "what happened to my request?"))
     assert reference.group(0) not in status_reply
+
+
+def _post_forget(url: str, body: bytes, token: str | None = None) -> tuple[int, object]:
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"{url}/webhooks/rest/forget", data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[]", b"{}", b'{"sender": ""}', b'{"sender": 42}'])
+def test_the_rest_erasure_refuses_a_bad_request_with_a_reason(bot_url: str, body: bytes) -> None:
+    status, answer = _post_forget(bot_url, body)
+    assert status == 400 and isinstance(answer, dict) and answer["error"]
+
+
+@pytest.fixture(scope="module")
+def guarded() -> Iterator[BotProcesses]:
+    bot = BotProcesses(env={"RIS3_REST_TOKEN": TOKEN}).start()
+    try:
+        yield bot
+    finally:
+        bot.stop()
+
+
+def test_the_rest_erasure_needs_the_token_when_one_is_configured(guarded: BotProcesses, privacy: PrivacyTexts) -> None:
+    sender = f"guarded-{uuid.uuid4().hex[:8]}"
+    marker = f"Is the Kotka harbour {uuid.uuid4().hex[:6]} in the strategy?"
+    request = urllib.request.Request(
+        f"{guarded.url}/webhooks/rest/webhook", data=json.dumps({"sender": sender, "message": marker}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"},
+    )
+    with urllib.request.urlopen(request, timeout=60):
+        pass
+    body = json.dumps({"sender": sender}).encode()
+    for token in (None, "wrong", TOKEN + "x"):
+        status, _ = _post_forget(guarded.url, body, token)
+        assert status == 401
+    assert marker in _database_dump(guarded.workdir / "tracker.db")  # nothing erased without the token
+    status, answer = _post_forget(guarded.url, body, TOKEN)
+    assert status == 200 and privacy.say("erased", "en") in _text(answer)  # type: ignore[arg-type]
+    assert marker not in _database_dump(guarded.workdir / "tracker.db")
