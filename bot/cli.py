@@ -124,40 +124,20 @@ def _web_hash_password(_: argparse.Namespace) -> int:
 
 def _handoff_purge(args: argparse.Namespace) -> int:
     from bot.handoff.config import HandoffSettings
-    from bot.handoff.conversations import TrackerStoreUnavailable, purge_conversations
-    from bot.handoff.store import HandoffStore, StoreUnavailable
+    from bot.privacy.records import PrivacyStoreUnavailable
+    from bot.privacy.retention import purge, summary
 
     settings = HandoffSettings()
     days = settings.retention_days if args.days is None else args.days
     if days < 0:
         print("handoff purge: --days must be 0 or more", file=sys.stderr)
         return 2
-    store = HandoffStore(settings.database_url)
     try:
-        erased = store.purge(days)
-    except StoreUnavailable as exc:
+        erased = purge(settings, days)
+    except PrivacyStoreUnavailable as exc:
         print(f"handoff purge failed: {exc}", file=sys.stderr)
         return 1
-    finally:
-        store.close()
-    print(f"personal data of {erased} tickets erased (older than {days} days)")
-    try:
-        conversations = purge_conversations(settings.tracker_database_url, days)
-    except TrackerStoreUnavailable as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    print(f"{conversations} conversations erased (last message older than {days} days)")
-    from bot.analytics.review import DecisionStore
-
-    decisions = DecisionStore(settings.database_url)
-    try:
-        texts = decisions.purge(days)
-    except StoreUnavailable as exc:
-        print(f"handoff purge failed: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        decisions.close()
-    print(f"question texts of {texts} review decisions erased (older than {days} days)")
+    print(summary(erased, days))
     return 0
 
 

@@ -15,6 +15,10 @@ built once, on pooled connections. The semantics are Rasa's: the tracker is the 
 `session_started`, and a save appends the tracker's events beyond those already stored for that session.
 Rasa's lock store keeps two messages of one conversation from interleaving, as for Rasa's store.
 
+A turn that erased the conversation at the user's request (actions/privacy.py sets the `conversation_erased`
+slot) is not appended: the save deletes every event of the conversation instead, inside the same lock, so no
+save that follows can write the erased turns back (docs/privacy.md). The next message starts a new one.
+
 SQLite (the embedded default) runs in write-ahead-log mode with `synchronous=NORMAL`: with the default
 rollback journal each commit waited for the disk twice (1.8 ms, the Rasa server's event loop blocked), in
 WAL mode a commit appends to the log (0.03 ms) and the disk is synchronised at checkpoints. A crashed
@@ -31,7 +35,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import Event, SessionStarted
+from rasa.shared.core.events import Event, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import event
@@ -79,7 +83,11 @@ class LeanSQLTrackerStore(SQLTrackerStore):
         await self.stream_events(tracker)
         with self.engine.begin() as connection:
             stored = connection.execute(self._statements.count_session_events, {"sender_id": tracker.sender_id})
-            rows = _rows(tracker.sender_id, itertools.islice(tracker.events, stored.scalar_one(), None))
+            new_events = list(itertools.islice(tracker.events, stored.scalar_one(), None))
+            if _erases_conversation(new_events):
+                connection.execute(self._statements.delete_conversation, {"sender_id": tracker.sender_id})
+                return
+            rows = _rows(tracker.sender_id, new_events)
             if rows:
                 connection.execute(self._statements.insert, rows)
 
@@ -101,6 +109,14 @@ class _Statements:
         self.session_events = sa.select(events.c.data).where(in_session).order_by(events.c.id)
         self.count_session_events = sa.select(sa.func.count()).select_from(events).where(in_session)
         self.insert = events.insert()
+        self.delete_conversation = events.delete().where(events.c.sender_id == sender)
+
+
+ERASED_SLOT = "conversation_erased"  # set by actions/privacy.py when the user's erasure succeeded
+
+
+def _erases_conversation(new_events: Iterable[Event]) -> bool:
+    return any(isinstance(e, SlotSet) and e.key == ERASED_SLOT and e.value is True for e in new_events)
 
 
 def _rows(sender_id: str, new_events: Iterable[Event]) -> list[dict[str, Any]]:

@@ -13,7 +13,8 @@ fi
 mkdir -p "$OUT"
 cp "$SRC/src/widget.css" "$SRC/src/demo.css" "$OUT/"
 # Mangling stays inside the widget's closure; the one comment kept says where the source is.
-node "$SRC/node_modules/terser/bin/terser" "$SRC/src/widget.js" --compress --mangle --ecma 2017 \
+# privacy.js (the notice and the menu's erasure) goes first: widget.js calls it.
+node "$SRC/node_modules/terser/bin/terser" "$SRC/src/privacy.js" "$SRC/src/widget.js" --compress --mangle --ecma 2017 \
   --format "preamble='/* RIS3 assistant chat widget; source: widget/src/widget.js */'" -o "$OUT/widget.js"
 cp "$SRC/node_modules/socket.io-client/dist/socket.io.min.js" "$OUT/socket.io.min.js"
 # Pre-compressed copies: the back office (aiohttp) sends file.gz to a browser that accepts gzip.

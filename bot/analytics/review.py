@@ -64,6 +64,7 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
+    func,
     insert,
     select,
     update,
@@ -597,15 +598,18 @@ class DecisionStore:
     def purge(self, older_than_days: int, now: datetime | None = None) -> int:
         """Erases the question texts of decisions older than the retention period (users may have typed
         personal data into a question); who decided what, when and for which fact stays. Returns how many."""
+        from bot.privacy.records import erase_review_texts  # the erasure's own code
+
         self.ensure_schema()
         cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=older_than_days)
         with self._reachable(), self.engine.begin() as connection:
-            result = connection.execute(
-                review_decisions.update()
-                .where(review_decisions.c.decided_at < cutoff, review_decisions.c.questions != "[]")
-                .values(questions="[]")
-            )
-            return int(result.rowcount or 0)
+            before = connection.execute(
+                select(func.count()).select_from(review_decisions).where(
+                    review_decisions.c.decided_at < cutoff, review_decisions.c.questions != "[]"
+                )
+            ).scalar_one()
+            erase_review_texts(connection, decided_before=cutoff)
+            return int(before)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -13,6 +13,9 @@ but checked before anything reaches Rasa:
 - a message the bot could not answer at all gets an apology with the project manager's contact instead of an
   empty list (bot/channels/unanswered.py).
 
+POST /webhooks/rest/forget with {"sender": "…"} erases that conversation at the user's request (its events, any
+ticket's personal data; docs/privacy.md), with the same token and limits, and answers with the confirmation.
+
 Rasa's `?stream=true` variant is not offered. Runs in the Rasa runtime (Python 3.10, rasa 3.6, sanic 21.12).
 """
 
@@ -41,6 +44,7 @@ from bot.language import detect
 logger = logging.getLogger(__name__)
 
 TOKEN_ENV = "RIS3_REST_TOKEN"
+ERASE_PAYLOAD = "/erase_conversation"  # actions/privacy.py
 LANGUAGES = frozenset({"en", "fi"})
 
 
@@ -131,5 +135,27 @@ class RestInput(InputChannel):
             kept = [{"text": m["text"]} for m in await backoffice().take_kept(conversation, "user_rest")]
             # The client named its conversation `sender`; the prefix is ours.
             return response.json([{**m, "recipient_id": sender} for m in [*collector.messages, *kept]])
+
+        @webhook.route("/forget", methods=["POST"])
+        async def forget(request: Request) -> HTTPResponse:
+            # The user's erasure over REST: the same action as the widget's menu and /forget (actions/privacy.py).
+            if self.token and not bearer_matches(self.token, request.headers.get("authorization")):
+                return _error("send Authorization: Bearer <token>", 401, {"WWW-Authenticate": "Bearer"})
+            try:
+                data = json.loads(request.body or b"")
+            except (ValueError, RecursionError):
+                return _error("the body must be JSON: {\"sender\": \"…\"}", 400)
+            sender = data.get("sender") if isinstance(data, dict) else None
+            if not valid_sender(sender):
+                return _error(f"'sender' must name the conversation (at most {MAX_SENDER_CHARS} characters)", 400)
+            conversation = conversation_id(REST, sender)
+            address = client_address(request.ip, request.headers.get("x-forwarded-for"),
+                                     self.guard.limits.trusted_proxies)
+            wait = self.guard.wait_seconds(conversation, address)
+            if wait:
+                return _reply(sender, say(SLOW_DOWN, None, seconds=wait), 429, {"Retry-After": str(wait)})
+            collector = CollectingOutputChannel()
+            await handle(UserMessage(ERASE_PAYLOAD, collector, conversation, input_channel=REST))
+            return response.json([{**m, "recipient_id": sender} for m in collector.messages])
 
         return webhook

@@ -69,6 +69,8 @@ from bot.channels.telegram_updates import (
     split_text,
 )
 from bot.channels.unanswered import guard
+from bot.privacy.notice import PrivacyConfigError
+from bot.privacy.notice import texts as privacy_texts
 
 logger = logging.getLogger(__name__)
 
@@ -325,6 +327,8 @@ class TelegramInput(InputChannel):
             # about their language either.
             await _seed_new_conversation(app, incoming.sender_id, incoming.language, output)
         await guard(on_new_message, lambda _: incoming.seed_language)(message(incoming.text))
+        if incoming.command == "start" and not incoming.in_group:
+            await _tell_privacy(output, incoming.sender_id, incoming.seed_language)
 
     async def _slow_down(self, conversation: str, output: OutputChannel, text: str) -> None:
         self._log.log(
@@ -355,3 +359,13 @@ async def _seed_new_conversation(app: Any, sender_id: str, language: str, output
     tracker = await agent.processor.get_tracker(sender_id)
     if not any(isinstance(event, UserUttered) for event in tracker.events):
         await set_language(app, sender_id, language, output)
+
+
+async def _tell_privacy(output: OutputChannel, sender_id: str, language: str | None) -> None:
+    """/start's privacy notice after the greeting: what is kept, how long, who reads it, /forget (privacy.yml)."""
+    try:
+        notice = privacy_texts().telegram_notice(language or "fi")
+    except PrivacyConfigError as exc:
+        logger.error("privacy notice not sent: %s", exc)
+        return
+    await output.send_text_message(sender_id, notice)

@@ -37,7 +37,10 @@ def chat_of_conversation(sender_id: str) -> int | str:
 
 # Telegram commands and the Rasa message each one becomes.
 GREET, HELP, RESTART = "/greet", "/help", "/restart"
-COMMANDS = {"start": GREET, "help": HELP, "restart": GREET}
+# /privacy and /forget: what is kept, and erasing this conversation (actions/privacy.py; in a group /forget
+# only points to a private chat).
+PRIVACY, FORGET = "/ask_privacy", "/erase_conversation"
+COMMANDS = {"start": GREET, "help": HELP, "restart": GREET, "privacy": PRIVACY, "forget": FORGET}
 # "/start handoff" (the deep link t.me/<bot>?start=handoff, optionally handoff_en / handoff_fi for the
 # language the member spoke in the group) opens the handoff form in a private chat.
 ASK_HUMAN = "/ask_human"  # domain.yml: the intent of a request for a person

@@ -22,6 +22,8 @@ same protocol (`session_request` -> `session_confirm`, `user_uttered` -> `bot_ut
   an exception in the server log or silence;
 - sets the conversation's language when a message's metadata carries `language` (the widget sends its
   interface language with the first message of a session and after the user switches it);
+- tells the client, right after `session_confirm`, what is kept about the conversation (`chat_privacy`: the
+  notice of privacy.yml in both languages, and the privacy statement's address when staff have set one);
 - tells the client, right after `session_confirm` (whose payload stays the session id, for third-party
   clients), the longest message it takes: `chat_limits` {"max_message_chars": N};
 - with RIS3_SOCKETIO_REDIS_URL, shares its rooms with the other Rasa servers and Sanic workers through Redis
@@ -70,12 +72,15 @@ from bot.channels.web_chat_rules import (
     resolve_origins,
 )
 from bot.language import detect
+from bot.privacy.notice import PrivacyConfigError
+from bot.privacy.notice import texts as privacy_texts
 
 logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "socketio"  # the trackers' input_channel, as with Rasa's own channel
 ERROR_EVENT = "chat_error"
 LIMITS_EVENT = "chat_limits"
+PRIVACY_EVENT = "chat_privacy"
 SLOW_DOWN_NOTICE_SECONDS = 10.0  # one "slow down" reply per conversation in this time; chat_error for the rest
 
 REDIS_URL_ENV = "RIS3_SOCKETIO_REDIS_URL"  # e.g. redis://redis.internal:6379/0; unset: one process only
@@ -403,6 +408,8 @@ class WebChatInput(InputChannel):
     async def deliver(self, sio: AsyncServer, sid: str, conversation: str, payload: dict[str, Any]) -> None:
         # The id lets a page skip a reply it already shows when one is sent again after a page change.
         payload.setdefault("id", uuid.uuid4().hex[:16])
+        if payload.get("conversation_erased") is True:  # the user erased it (actions/privacy.py): keep none of it
+            self.pending.take(conversation)
         if sio.manager.is_connected(sid, self.namespace):
             self.recent.add(sid, conversation, payload)
             await sio.emit(self.bot_message_evt, payload, to=sid, namespace=self.namespace)
@@ -493,6 +500,9 @@ class WebChatInput(InputChannel):
             await sio.emit("session_confirm", session_id, to=sid, namespace=namespace)
             limits = {"max_message_chars": self.guard.limits.max_message_chars}
             await sio.emit(LIMITS_EVENT, limits, to=sid, namespace=namespace)
+            notice = _privacy_notice()
+            if notice is not None:  # the widget shows it before the first message (docs/privacy.md)
+                await sio.emit(PRIVACY_EVENT, notice, to=sid, namespace=namespace)
             for payload in self.pending.take(conversation):
                 await sio.emit(self.bot_message_evt, payload, to=sid, namespace=namespace)
             await deliver_kept(sio, sid, conversation, namespace, self.bot_message_evt)  # replies kept meanwhile
@@ -558,3 +568,12 @@ class WebChatInput(InputChannel):
                 await sio.emit(ERROR_EVENT, {"error": error}, to=sid, namespace=namespace)
 
         return blueprint
+
+
+def _privacy_notice() -> dict[str, Any] | None:
+    """The widget's privacy notice; None (logged) when privacy.yml cannot be used, so the chat still works."""
+    try:
+        return privacy_texts().widget_notice()
+    except PrivacyConfigError as exc:
+        logger.error("privacy notice not sent: %s", exc)
+        return None

@@ -18,13 +18,15 @@ import aiohttp
 from alembic.util import CommandError
 
 from bot.handoff.config import HandoffSettings
-from bot.handoff.conversations import TrackerStoreUnavailable, purge_conversations
 from bot.handoff.models import TICKET_STATUSES
 from bot.handoff.outbox import RetryPolicy, deliver_due, run_outbox
 from bot.handoff.senders import build_senders
 from bot.handoff.store import HandoffStore, StoreUnavailable, downgrade, upgrade
 from bot.handoff.thread_outbox import deliver_due_messages
 from bot.handoff.thread_senders import build_message_senders
+from bot.privacy.records import PrivacyStoreUnavailable
+from bot.privacy.retention import purge as retention_purge
+from bot.privacy.retention import summary
 
 logger = logging.getLogger("bot.handoff")
 
@@ -89,9 +91,10 @@ def main(argv: list[str] | None = None, settings: HandoffSettings | None = None)
             asyncio.run(_outbox(store, settings, args.interval, args.once))
         elif args.command == "purge":
             days = settings.retention_days if args.days is None else args.days
-            print(f"{store.purge(days)} tickets erased (older than {days} days)")
-            conversations = purge_conversations(settings.tracker_database_url, days)
-            print(f"{conversations} conversations erased (last message older than {days} days)")
+            if days < 0:
+                print("handoff purge: --days must be 0 or more", file=sys.stderr)
+                return 2
+            print(summary(retention_purge(settings, days), days))
         elif args.command == "tickets":
             # References and states only: names and contacts are read where they are needed, not listed.
             for ticket in store.list(args.status):
@@ -100,7 +103,7 @@ def main(argv: list[str] | None = None, settings: HandoffSettings | None = None)
     except StoreUnavailable as exc:
         print(f"handoff: {exc}", file=sys.stderr)
         return 1
-    except TrackerStoreUnavailable as exc:  # in `purge`
+    except PrivacyStoreUnavailable as exc:  # in `purge`
         print(exc, file=sys.stderr)
         return 1
     finally:

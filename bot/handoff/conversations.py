@@ -14,7 +14,7 @@ import logging
 import time
 from pathlib import Path
 
-from sqlalchemy import Column, Float, MetaData, String, Table, create_engine, delete, func, inspect, select
+from sqlalchemy import Column, Float, MetaData, String, Table, create_engine, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -29,7 +29,10 @@ class TrackerStoreUnavailable(RuntimeError):
 
 
 def purge_conversations(database_url: str, older_than_days: int, now: float | None = None) -> int:
-    """Deletes the conversations whose last event is older than older_than_days; returns how many."""
+    """Deletes the conversations whose last event is older than older_than_days; returns how many.
+    (The tracker's part of bot.privacy.records.PersonalData.purge, which the purge commands run.)"""
+    from bot.privacy.records import delete_conversations
+
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
         return 0  # no conversation yet (and no empty database file made by looking)
@@ -41,8 +44,7 @@ def purge_conversations(database_url: str, older_than_days: int, now: float | No
         stale = select(_events.c.sender_id).group_by(_events.c.sender_id).having(func.max(_events.c.timestamp) < cutoff)
         with engine.begin() as connection:
             senders = [row[0] for row in connection.execute(stale)]
-            for start in range(0, len(senders), 500):  # bounded IN lists
-                connection.execute(delete(_events).where(_events.c.sender_id.in_(senders[start : start + 500])))
+            delete_conversations(connection, senders)  # the erasure's own code (bot.privacy.records)
     except SQLAlchemyError as exc:
         # The type only: a driver's message may quote the URL, and the URL may hold a password.
         raise TrackerStoreUnavailable(

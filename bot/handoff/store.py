@@ -22,7 +22,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import CursorResult, false, select, text, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot.handoff.database import make_engine, safe_url
@@ -316,33 +316,19 @@ class HandoffStore(ThreadStoreMixin):
 
     def purge(self, older_than_days: int, now: datetime | None = None) -> int:
         """Erase name, contact, question and transcript of tickets created more than older_than_days
-        ago; reference, status and times stay for statistics. Returns how many tickets were erased."""
+        ago; reference, status and times stay for statistics. Returns how many tickets were erased.
+        The tickets' part of the retention purge, through the erasure's own code (bot.privacy.records)."""
+        from bot.privacy.records import erase_tickets
+
         now = now or self._clock()
         old = (Ticket.created_at < now - timedelta(days=older_than_days)) & Ticket.personal_data_erased_at.is_(None)
-        with self._session() as session, session.begin():
-            # Nothing is left to deliver for an erased ticket: its pending jobs end as failed, visibly.
-            session.execute(
-                update(NotificationJob)
-                .where(NotificationJob.status == "pending", NotificationJob.ticket_id.in_(select(Ticket.id).where(old)))
-                .values(status="failed", last_error=ERASED_BEFORE_DELIVERY)
-                .execution_options(synchronize_session=False)
-            )
-            self.erase_threads(session, select(Ticket.id).where(old), now)
-            erase = (
-                update(Ticket)
-                .where(old)
-                .values(
-                    name=None,
-                    contact=None,
-                    question=None,
-                    transcript=None,
-                    conversation_id=None,
-                    personal_data_erased_at=now,
-                    updated_at=now,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            result = cast("CursorResult[Any]", session.execute(erase))
-            erased = int(result.rowcount)
+        try:
+            with self.engine.begin() as connection:
+                ids = [row[0] for row in connection.execute(select(Ticket.id).where(old))]
+                erased = erase_tickets(connection, ids, now, None).tickets
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(
+                f"handoff database {safe_url(self.engine)} unavailable ({type(exc).__name__})"
+            ) from None
         logger.info("handoff purge: personal data of %d tickets older than %d days erased", erased, older_than_days)
         return erased

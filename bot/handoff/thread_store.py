@@ -325,21 +325,4 @@ class ThreadStoreMixin:
                 )
         return taken
 
-    def erase_threads(self, session: Session, old_tickets: Any, now: datetime) -> None:
-        """The purge's part: the old tickets' messages and conversation ids erased, their undelivered
-        messages failed (nothing is left to deliver)."""
-        old_messages = select(ThreadMessage.id).where(ThreadMessage.ticket_id.in_(old_tickets))
-        session.execute(
-            update(MessageJob)
-            .where(MessageJob.status.in_(("pending", "held")), MessageJob.message_id.in_(old_messages))
-            .values(status="failed", last_error="personal data erased by the retention purge before delivery")
-            .execution_options(synchronize_session=False)
-        )
-        session.execute(
-            update(ThreadMessage)
-            .where(ThreadMessage.ticket_id.in_(old_tickets))
-            .values(text=None)
-            .execution_options(synchronize_session=False)
-        )
-
 

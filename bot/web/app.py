@@ -33,6 +33,7 @@ from bot.web.keys import (
 )
 from bot.web.password_checks import PasswordChecks
 from bot.web.passwords import ManagerAccount
+from bot.web.privacy_requests import setup_privacy_requests
 from bot.web.review import setup_review
 from bot.web.secret_key import load_secret_key
 from bot.web.security_headers import security_headers
@@ -85,6 +86,7 @@ def _routes(app: web.Application) -> None:
     setup_insights(app)  # /inbox/insights, /api/insights, /api/insights.csv (docs/insights.md)
     setup_review(app)  # /inbox/review, /api/review (docs/review.md)
     setup_metrics(app)  # /metrics behind RIS3_METRICS_TOKEN (docs/operations.md)
+    setup_privacy_requests(app)  # /inbox/privacy, /api/privacy (docs/privacy.md)
 
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
 

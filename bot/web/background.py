@@ -15,12 +15,13 @@ import aiohttp
 from aiohttp import web
 
 from bot.handoff.config import HandoffSettings
-from bot.handoff.conversations import purge_conversations
 from bot.handoff.database import safe_url
 from bot.handoff.outbox import RetryPolicy, run_outbox
 from bot.handoff.senders import build_senders
-from bot.handoff.store import HandoffStore, StoreUnavailable, upgrade
+from bot.handoff.store import HandoffStore, upgrade
 from bot.handoff.thread_senders import build_message_senders
+from bot.privacy.records import PrivacyStoreUnavailable
+from bot.privacy.retention import purge
 from bot.web.keys import HANDOFF_SETTINGS, OUTBOX_WAKE, SETTINGS, STORE
 
 logger = logging.getLogger(__name__)
@@ -42,23 +43,16 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
-async def purge_daily(
-    store: HandoffStore, retention_days: int, interval: float, stop: asyncio.Event, tracker_url: str | None = None
-) -> None:
-    """Erase personal data older than the retention now, then once per interval: the tickets', and the
-    conversations in Rasa's tracker store (which hold what the user typed into the form)."""
+async def purge_daily(handoff: HandoffSettings, interval: float, stop: asyncio.Event) -> None:
+    """Erase personal data older than the retention now, then once per interval: the tickets', the
+    conversations in Rasa's tracker store and Review's question texts (bot.privacy.records)."""
     while not stop.is_set():
         try:
-            await asyncio.to_thread(store.purge, retention_days)  # the store logs how many it erased
-        except StoreUnavailable as exc:
-            logger.warning("handoff purge postponed: %s", exc)
+            await asyncio.to_thread(purge, handoff)  # logs how much it erased
+        except PrivacyStoreUnavailable as exc:
+            logger.warning("retention purge postponed: %s", exc)
         except Exception as exc:
-            logger.error("handoff purge failed: %s", type(exc).__name__)
-        if tracker_url:
-            try:
-                await asyncio.to_thread(purge_conversations, tracker_url, retention_days)
-            except Exception as exc:
-                logger.error("conversation purge failed: %s", type(exc).__name__)
+            logger.error("retention purge failed: %s", type(exc).__name__)
         await _wait(stop, interval)
 
 
@@ -95,7 +89,7 @@ async def run_background(
                 message_senders=message_senders,
                 wake=wake,
             ),
-            purge_daily(store, handoff.retention_days, purge_interval, stop, handoff.tracker_database_url),
+            purge_daily(handoff, purge_interval, stop),
         )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from bot.settings import get_settings
 from bot.web.auth import USER_KEY
 from bot.web.errors import error_response
 from bot.web.keys import HANDOFF_SETTINGS
+from bot.web.privacy_requests import user_erasures
 from bot.web.sessions import csrf_token
 from bot.web.templates import render
 
@@ -146,9 +147,13 @@ async def _figures(request: web.Request) -> dict[str, Any]:
     url = request.app[HANDOFF_SETTINGS].tracker_database_url
     turns = await asyncio.to_thread(load_turns, url, first, last, zone=zone)
     titles = await asyncio.to_thread(fact_titles)
-    return insights(
+    data = insights(
         turns, first, last, zone, titles=titles, channel=channel, language=language, include_tests=tests
     )
+    # Conversations users erased themselves: counted from the privacy record, without content (docs/privacy.md).
+    since = datetime.combine(first, time.min, zone)
+    data["erased_by_users"] = await user_erasures(request.app, since, since + timedelta(days=(last - first).days + 1))
+    return data
 
 
 def _unavailable(request: web.Request, exc: TrackerStoreUnavailable) -> web.Response:

@@ -68,11 +68,11 @@ def test_the_purge_command_erases_conversations_too(
     monkeypatch.setenv("RIS3_TRACKER_DATABASE_URL", f"sqlite:///{db}")
     monkeypatch.setenv("RIS3_HANDOFF_DATABASE_URL", handoff_db(tmp_path))
     assert bot_main(["handoff", "purge"]) == 0
-    assert "0 conversations erased (last message older than 90 days)" in capsys.readouterr().out
+    assert "retention 90 days: 0 conversations" in capsys.readouterr().out
     assert sender in senders(db)
     time.sleep(0.01)
     assert bot_main(["handoff", "purge", "--days", "0"]) == 0
-    assert "conversations erased (last message older than 0 days)" in capsys.readouterr().out
+    assert "retention 0 days: " in capsys.readouterr().out
     assert sender not in senders(db)
 
 
@@ -89,7 +89,7 @@ def test_an_unreachable_tracker_database_is_reported(
     monkeypatch.setenv("RIS3_HANDOFF_DATABASE_URL", handoff_db(tmp_path))
     assert bot_main(["handoff", "purge"]) == 1
     err = capsys.readouterr().err
-    assert "conversation purge failed" in err and "secret" not in err
+    assert "conversation store failed" in err and "RIS3_TRACKER_DATABASE_URL" in err and "secret" not in err
 
 
 @pytest.mark.asyncio
@@ -99,7 +99,13 @@ async def test_the_back_offices_daily_purge_erases_conversations(
     db, sender = tracker_copy
     store = HandoffStore(handoff_db(tmp_path))
     stop = asyncio.Event()
-    task = asyncio.create_task(purge_daily(store, 0, 3600, stop, f"sqlite:///{db}"))
+    settings = HandoffSettings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=handoff_db(tmp_path),
+        tracker_database_url=f"sqlite:///{db}",
+        retention_days=0,
+    )
+    task = asyncio.create_task(purge_daily(settings, 3600, stop))
     try:
         for _ in range(200):
             if sender not in senders(db):
@@ -122,4 +128,4 @@ def test_the_back_office_purge_command_reports_an_unreachable_tracker_database(
     )
     assert handoff_main(["purge"], settings) == 1
     err = capsys.readouterr().err
-    assert "conversation purge failed" in err and "secret" not in err
+    assert "conversation store failed" in err and "RIS3_TRACKER_DATABASE_URL" in err and "secret" not in err

@@ -36,4 +36,4 @@ def test_upgrade_list_purge_and_ping(
     listing = capsys.readouterr().out
     assert ticket.reference in listing and "email pending" in listing and "Listattu" not in listing
     assert main(["purge"], settings) == 0
-    assert "1 tickets erased (older than 30 days)" in capsys.readouterr().out
+    assert "retention 30 days: 0 conversations, personal data of 1 tickets" in capsys.readouterr().out

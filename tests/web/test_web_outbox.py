@@ -180,7 +180,7 @@ def test_the_purge_command_prints_how_many_were_erased(
     make_ticket()
     monkeypatch.setenv("RIS3_HANDOFF_DATABASE_URL", database_url)
     assert bot_main(["handoff", "purge"]) == 0  # default: the 90-day retention, nothing that old
-    assert "personal data of 0 tickets erased (older than 90 days)" in capsys.readouterr().out
+    assert "retention 90 days: 0 conversations, personal data of 0 tickets" in capsys.readouterr().out
     assert bot_main(["handoff", "purge", "--days", "0"]) == 0
-    assert "personal data of 2 tickets erased (older than 0 days)" in capsys.readouterr().out
+    assert "retention 0 days: 0 conversations, personal data of 2 tickets" in capsys.readouterr().out
     assert bot_main(["handoff", "purge", "--days", "-1"]) == 2

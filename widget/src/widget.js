@@ -131,6 +131,24 @@
   form.append(label, input, send);
   panel.append(head, log, offer, typing, status, count, countSr, form);
   root.append(panel, launcher);
+  // The privacy notice and the menu's "Delete this conversation" (widget/src/privacy.js, bundled before this).
+  var privacy = window.RIS3WidgetPrivacy ? window.RIS3WidgetPrivacy({
+    el: el, safeHref: safeHref, lang: function () { return lang; },
+    store: { get: function (k, d) { return store.get(localStorage, k, d); }, set: function (k, v) { store.set(localStorage, k, v); } },
+    hasUserMessage: function () { return history.some(function (m) { return m.from === "user"; }); },
+    sendPayload: function (payload) {
+      if (!socket || !socket.connected || !sessionId) return false;
+      busy(true);
+      socket.emit("user_uttered", { message: payload, session_id: sessionId, metadata: { language: lang } });
+      return true;
+    },
+    status: function (text) { statusKey = null; status.hidden = false; status.textContent = text; },
+    focusInput: function () { input.focus(); }
+  }) : null;
+  if (privacy) {
+    head.insertBefore(privacy.head, closeBtn);
+    privacy.aboveLog.forEach(function (n) { panel.insertBefore(n, log); });
+  }
 
   // The newest answer in view: after a reload or on another page the panel opens (and its stylesheet, which
   // gives the log its height, may arrive after the messages) at the latest message, or at the start of the
@@ -191,6 +209,7 @@
     log.querySelectorAll(".ris3w-links").forEach(function (s) { s.setAttribute("aria-label", t.links); });
     counter();
     offerSwitch();
+    if (privacy) privacy.texts();
   }
 
   // Bot text: "Source:"/"Lähde:" lines marked as the answer's source, phone numbers kept on one line. Nothing
@@ -338,6 +357,7 @@
 
   function user(shown, payload) {
     if (offered === "open") setOffered("done");  // writing on is an answer to the offer too
+    if (privacy) privacy.sent();
     var entry = add({ from: "user", text: shown });
     waiting.push({ text: shown, typed: shown === payload, entry: entry });
     busy(true);
@@ -456,6 +476,7 @@
       var n = limits && Number(limits.max_message_chars);
       if (n >= 1 && n === Math.floor(n)) { maxChars = n; input.maxLength = n; counter(); }
     });
+    socket.on("chat_privacy", function (notice) { if (privacy) privacy.received(notice); });
     socket.on("connect_error", function () { offline(true); });
     socket.on("chat_error", refused);
     socket.on("disconnect", function (reason) {
@@ -472,6 +493,7 @@
       }
       // A reply sent again after a page change (the server could not tell whether it arrived) is shown once.
       if (m.id && history.some(function (h) { return h.id === m.id; })) return;
+      if (m.conversation_erased === true) { forget(String(m.text || ""), LANGS[m.lang] ? m.lang : lang); return; }
       answered();
       offline(false);
       var replies = m.quick_replies || m.buttons || [];
@@ -488,6 +510,20 @@
       if (isFeedback(buttons)) msg.feedback = true;
       if (m.text || buttons.length || urls.length || image) add(msg);
     });
+  }
+
+  // The server erased the conversation at the user's request (docs/privacy.md): the browser forgets its copy
+  // too, and a new session starts, so nothing of the erased conversation comes back on a reload.
+  function forget(text, msgLang) {
+    ["history", "session", "queue", "told", "active"].forEach(function (k) {
+      try { localStorage.removeItem(KEY + k); } catch (e) { /* no storage */ }
+    });
+    history = []; queue = []; waiting = []; busy(false);
+    sessionId = null;
+    renderAll();
+    if (text) add({ from: "bot", text: text, lang: msgLang });
+    if (socket && socket.connected) socket.emit("session_request", { session_id: null });
+    input.focus();
   }
 
   function open() {
