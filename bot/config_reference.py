@@ -46,6 +46,8 @@ MEANINGS: dict[str, str] = {
     " the project manager's replies to it (through the balancer)",
     "RIS3_TORCH_THREADS": "threads the embedding may use per process",
     "RIS3_EMBEDDING_BACKEND": "`onnx`, `torch` or `auto`; rebuild the index after switching",
+    "RIS3_REVIEW_MODEL_IDLE_SECONDS": "the back office lets Review's grouping model go after this many idle seconds"
+    " (0: at once after each grouping)",
     # bot/handoff/config.py
     "RIS3_HANDOFF_DATABASE_URL": "tickets, their threads and outbox, Review's decisions (SQLite file or"
     " `postgresql+psycopg://…`)",
@@ -113,6 +115,12 @@ OTHER: tuple[Variable, ...] = (
     Variable("RIS3_ACTION_HOST", "`127.0.0.1`", "actions", "where the action server listens"),
     Variable("RIS3_ACTION_PORT", "5055", "cli", "the action server's port under `bin/bot run`"),
     Variable("RIS3_RASA_PORT", "5005", "cli", "the Rasa server's port under `bin/bot run`"),
+    Variable("RIS3_PRIVACY_FILE", "`privacy.yml`", "rasa, actions, web",
+             "what users are told about their data and the privacy statement's address, set by staff"
+             " (docs/privacy.md)"),
+    Variable("RIS3_TODAY", "unset: today in Finland", "actions",
+             "fixes the date the bot measures its knowledge against (YYYY-MM-DD), for tests and demonstrations"
+             " (docs/knowledge.md)"),
     Variable("RIS3_RASA_HOST", "`127.0.0.1`", "cli", "where `bin/bot run` makes the Rasa server listen"),
     Variable("RIS3_RASA_API_TOKEN", "unset: Rasa's HTTP API off", "cli",
              "enables Rasa's HTTP API behind `?token=`; conversations hold personal data", secret=True),
