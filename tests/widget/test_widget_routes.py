@@ -50,8 +50,10 @@ def test_widget_assets_are_sent_gzipped_to_browsers_that_accept_it(backoffice_ap
         assert gzip.decompress(sent) == plain
         sizes[name] = len(sent)
     print(f"widget download, gzipped as sent: {sizes} total {sum(sizes.values())} bytes")
-    assert sizes["widget.js"] + sizes["widget.css"] < 8_000
-    assert sum(sizes.values()) < 25_000
+    # Measured with the language offer, the feedback buttons and the privacy notice and menu: 7,085 + 2,360
+    # bytes, 24,059 in all (before them: 5,061 + ~1,900). The budget keeps the next addition honest.
+    assert sizes["widget.js"] + sizes["widget.css"] < 10_000
+    assert sum(sizes.values()) < 26_000
 
 
 def test_the_back_office_has_a_favicon(backoffice_app: ServedApp) -> None:
