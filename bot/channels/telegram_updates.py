@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.user_text import button_payload, typed
+
 MAX_MESSAGE = 4096  # Bot API limit for one message's text, in UTF-16 code units
 MAX_CALLBACK_DATA = 64  # bytes
 GROUP_CHATS = frozenset({"group", "supergroup"})
@@ -258,15 +260,16 @@ def read_update(
             return incoming(COMMANDS[name], name)
         if in_group and not target:
             return None  # a bare unknown command in a group may well be for another bot
-        return incoming(text)
+        return incoming(typed(text))
+    # What the user typed (or forwarded) is words for the NLU, even when it begins with "/" (bot/user_text.py).
     if not in_group:
-        return incoming(text or HELP)
+        return incoming(typed(text) if text else HELP)
     if not text:
         return None
     if mentions(text, me.username):
-        return incoming(strip_mention(text, me.username) or GREET)
+        return incoming(typed(strip_mention(text, me.username)) or GREET)
     if _replies_to_bot(message, me):
-        return incoming(text)
+        return incoming(typed(text))
     return None
 
 
@@ -282,6 +285,7 @@ def _read_callback(
     text = decode(data, message.get("reply_markup")) if decode else data
     if not text:
         return None
+    text = button_payload(text)  # anyone can send any callback data: a payload only when a button of ours sends it
     author = query.get("from") if isinstance(query.get("from"), dict) else {}
     language_code = author.get("language_code") if isinstance(author.get("language_code"), str) else None
     # The presser's conversation: in a group the answer is theirs, in their language.

@@ -249,7 +249,7 @@
         btn.type = "button";
         btn.addEventListener("click", function () {
           group.remove();
-          user(b.title || b.payload, b.payload || b.title);
+          user(b.title || b.payload, b.payload || b.title, !!b.payload);
           // The pressed button is gone: focus goes on to the input rather than to the page, except after a
           // touch, where focusing the input would pull up the on-screen keyboard.
           if (pointer === "touch") log.focus({ preventScroll: true }); else input.focus({ preventScroll: true });
@@ -293,11 +293,13 @@
     if (on) typingTimer = setTimeout(function () { waiting = []; typing.hidden = true; }, 30000);
   }
 
-  function user(shown, payload) {
+  // A quick reply's payload is queued as {button: payload}: the server takes a payload only from a button,
+  // and anything typed as the words it is, even when it begins with "/".
+  function user(shown, payload, button) {
     var entry = add({ from: "user", text: shown });
     waiting.push({ text: shown, typed: shown === payload, entry: entry });
     busy(true);
-    queue.push(payload);
+    queue.push(button ? { button: payload } : payload);
     store.set(localStorage, "queue", queue);
     flush();
   }
@@ -311,7 +313,9 @@
   function flush() {
     if (!socket || !socket.connected || !sessionId) return;
     while (queue.length) {
-      var data = { message: queue.shift(), session_id: sessionId };
+      var item = queue.shift();
+      var data = typeof item === "string" ? { message: item, session_id: sessionId }
+        : { message: String(item.button), session_id: sessionId, button: true };
       // The interface language becomes the conversation's with a session's first message and after a
       // switch; in between, the language of what the user writes decides (server side).
       if (store.get(localStorage, "told", "") !== sessionId + ":" + lang) {
