@@ -320,9 +320,9 @@ class TelegramInput(InputChannel):
         if incoming.seed_language:
             # Before the greeting of /start: "/greet" says nothing about the user's language.
             await set_language(app, incoming.sender_id, incoming.seed_language, output)
-        elif incoming.callback and incoming.language:
-            # A group member's first press of a button under someone else's answer: a payload says nothing
-            # about their language either.
+        elif incoming.language:
+            # A conversation's first message: its app's language until the words tell otherwise. "RIS3?" or a
+            # group member's first press of a button under someone else's answer says nothing of the language.
             await _seed_new_conversation(app, incoming.sender_id, incoming.language, output)
         await guard(on_new_message, lambda _: incoming.seed_language)(message(incoming.text))
 
