@@ -21,7 +21,8 @@ from bot.handoff.outbox import RetryPolicy, run_outbox
 from bot.handoff.senders import build_senders
 from bot.handoff.store import HandoffStore, StoreUnavailable, upgrade
 from bot.handoff.thread_senders import build_message_senders
-from bot.web.keys import HANDOFF_SETTINGS, OUTBOX_WAKE, SETTINGS, STORE
+from bot.web.keys import HANDOFF_SETTINGS, OUTBOX_WAKE, ROUTES, SETTINGS, STORE
+from bot.web.route_status import RouteStatus, watch_routes
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ async def run_background(
     *,
     migrated: bool,
     wake: asyncio.Event | None = None,
+    routes: RouteStatus | None = None,
 ) -> None:
     # Until the schema is there, the outbox and the purge would only fail; retry at the outbox's pace.
     while not migrated:
@@ -96,6 +98,7 @@ async def run_background(
                 wake=wake,
             ),
             purge_daily(store, handoff.retention_days, purge_interval, stop, handoff.tracker_database_url),
+            *([watch_routes(routes, handoff, stop)] if routes is not None else []),
         )
 
 
@@ -115,6 +118,7 @@ async def background_tasks(app: web.Application) -> AsyncIterator[None]:
             stop,
             migrated=migrated,
             wake=app[OUTBOX_WAKE],
+            routes=app[ROUTES],
         ),
         name="ris3-backoffice-background",
     )
