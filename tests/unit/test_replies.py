@@ -220,7 +220,7 @@ def test_replies_fill_every_placeholder_of_their_response(index: KnowledgeIndex,
 def test_domain_placeholders_are_the_known_ones(domain: dict[str, Any]) -> None:
     # Every placeholder in the domain is one that some reply provides; a typo ({anwser}) would
     # otherwise be sent to the user verbatim.
-    provided = {"answer", "source", "words", "contact", "priority"}
+    provided = {"answer", "source", "words", "contact", "priority", "subject"}
     # The handoff's actions (actions/handoff.py) fill these.
     provided |= {"draft", "days", "name", "question", "reference", "status", "when", "email_note", "notice"}
     # actions/group_chat.py: the link to a private chat on Telegram.
