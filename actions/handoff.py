@@ -24,6 +24,7 @@ from bot.handoff.config import get_handoff_settings
 from bot.handoff.draft import TicketDraft, transcript_from_events
 from bot.handoff.models import utcnow
 from bot.handoff.outbox import RetryPolicy, deliver_due
+from bot.handoff.question_draft import carried_question, last_question
 from bot.handoff.reply_expectation import reply_expectation
 from bot.handoff.senders import build_senders
 from bot.handoff.store import HandoffStore, StoreUnavailable, TicketClosed, TicketNotFound, upgrade
@@ -36,11 +37,6 @@ from bot.user_text import looks_like_payload
 logger = logging.getLogger(__name__)
 
 FORM_SLOTS = ("handoff_name", "handoff_contact", "handoff_question", "handoff_consent", "handoff_confirm")
-# Intents whose message is a question the user may want to pass on as it is.
-QUESTION_INTENTS = frozenset(
-    {"ask_ris3", "ask_priorities", "ask_timeline", "ask_project", "ask_contact", "ask_brochure",
-     "ask_publisher", "out_of_scope", "nlu_fallback", "handoff_topic"}
-)
 YES_NO = {
     "en": [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
     "fi": [{"title": "Kyllä", "payload": "/affirm"}, {"title": "Ei", "payload": "/deny"}],
@@ -104,20 +100,10 @@ def answers_the_form(tracker: Tracker) -> bool:
 
 
 def _last_question(tracker: Tracker) -> str | None:
-    """The user's latest question before the handoff began (answers given to the form don't count)."""
+    """The user's latest question before the handoff began (answers given to the form don't count), else the
+    one asked in a Telegram group before its link brought the user here."""
     events = list(tracker.events)
-    for i in range(len(events) - 1, -1, -1):
-        if events[i].get("event") == "action" and events[i].get("name") == "action_human":
-            events = events[:i]
-            break
-    for event in reversed(events):
-        if event.get("event") != "user":
-            continue
-        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-        text = (event.get("text") or "").strip()
-        if intent in QUESTION_INTENTS and text and not text.startswith("/"):
-            return text
-    return None
+    return last_question(events) or carried_question(events)
 
 
 class ActionHuman(Action):

@@ -21,6 +21,7 @@ from bot.channels.telegram_updates import (
     chat_id_of,
     chat_of_conversation,
     inline_keyboard,
+    keyboard_after_press,
     read_update,
     secret_matches,
     split_text,
@@ -484,3 +485,29 @@ def test_only_our_buttons_callback_data_is_a_payload() -> None:
     assert read(callback("/affirm")).text == "/affirm"  # type: ignore[union-attr]
     forged = read(callback("/restart"))
     assert forged is not None and without_mark(forged.text) == "/restart" and not forged.text.startswith("/")
+
+
+# --- a pressed keyboard (issue 25 item 15) and a link from a group (item 13) ---------------------------------
+def test_a_pressed_keyboard_loses_its_buttons_in_private_and_the_pressed_one_in_a_group() -> None:
+    markup = {"inline_keyboard": [[{"text": "A", "callback_data": "/a"}], [{"text": "B", "callback_data": "/b"}],
+                                  [{"text": "Page", "url": "https://example.fi"}]]}
+    assert keyboard_after_press(markup, "/a", in_group=False) == {
+        "inline_keyboard": [[{"text": "Page", "url": "https://example.fi"}]]}
+    assert keyboard_after_press(markup, "/a", in_group=True) == {
+        "inline_keyboard": [[{"text": "B", "callback_data": "/b"}], [{"text": "Page", "url": "https://example.fi"}]]}
+    assert keyboard_after_press(markup, "/gone", in_group=True) is None  # nothing to change
+    assert keyboard_after_press(None, "/a", in_group=False) is None
+
+
+def test_a_link_from_a_group_names_the_group_and_its_language() -> None:
+    incoming = read(message_update(PRIVATE, "/start handoff_fi_g1001987654321", language_code="en"))
+    assert incoming is not None and incoming.text == ASK_HUMAN and incoming.start_language == "fi"
+    assert incoming.from_group == -1001987654321
+    plain = read(message_update(PRIVATE, "/start handoff_en"))
+    assert plain is not None and plain.from_group is None
+
+
+def test_a_press_carries_who_pressed_and_the_pressed_message() -> None:
+    press = callback("/affirm", GROUP)
+    incoming = read(press)
+    assert incoming is not None and incoming.first_name == "A" and incoming.pressed_message_id == 5

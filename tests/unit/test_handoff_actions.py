@@ -301,3 +301,25 @@ def test_an_old_yes_after_the_request_was_sent_says_so(handoff: Any, domain: dic
         t.events = events
         action.run(dispatcher, t, domain)
         assert [m["response"] for m in dispatcher.messages] == ["utter_anything_else"]
+
+
+def test_the_question_carried_from_a_telegram_group_is_offered(handoff: Any, domain: dict[str, Any]) -> None:
+    """Issue 25 item 13: "/start handoff_en_g<group>" carries the member's question asked in the group."""
+    carried = "How can my company apply for funding?"
+    t = tracker(said="aino@example.fi", intent="out_of_scope")
+    t.events = [
+        {"event": "user", "text": "/ask_human", "parse_data": {"intent": {"name": "ask_human"}},
+         "metadata": {"telegram": {"chat_type": "private", "group_question": carried}}},
+        {"event": "action", "name": "action_human"},
+        {"event": "user", "text": "Aino Esimerkki", "parse_data": {"intent": {"name": "out_of_scope"}}},
+    ]
+    dispatcher = CollectingDispatcher()
+    events = handoff.ActionAskHandoffQuestion().run(dispatcher, t, domain)
+    assert dispatcher.messages[0]["response"] == "utter_handoff_question_draft"
+    assert dispatcher.messages[0]["draft"] == carried and slot_values(events) == {"handoff_question_draft": carried}
+    # A question asked in this conversation itself comes first.
+    t.events = [{"event": "user", "text": "Who funds it?", "parse_data": {"intent": {"name": "ask_project"}}},
+                *t.events]
+    dispatcher = CollectingDispatcher()
+    handoff.ActionAskHandoffQuestion().run(dispatcher, t, domain)
+    assert dispatcher.messages[0]["draft"] == "Who funds it?"
