@@ -363,9 +363,10 @@ class TelegramInput(InputChannel):
         if incoming.seed_language:
             # Before the greeting of /start: "/greet" says nothing about the user's language.
             await set_language(app, incoming.sender_id, incoming.seed_language, output)
-        elif incoming.language:
-            # A conversation's first message: its app's language until the words tell otherwise. "RIS3?" or a
-            # group member's first press of a button under someone else's answer says nothing of the language.
+        elif incoming.language and (incoming.callback or incoming.command or detect(incoming.text[:500]) is None):
+            # A conversation's first message that does not tell its language ("RIS3?", /help, a group member's
+            # first press of a button under someone else's answer): the app's language until the words tell.
+            # (A message that tells sets the language itself: no need to read the conversation for it.)
             await _seed_new_conversation(app, incoming.sender_id, incoming.language, output)
         await guard(on_new_message, lambda _: incoming.seed_language)(message(incoming.text))
 

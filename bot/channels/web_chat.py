@@ -304,7 +304,7 @@ class ChatServer(AsyncServer):
 
     async def _handle_eio_connect(self, eio_sid: str, environ: Any) -> Any:
         # engine.io creates its sockets itself (no class to configure), and this is the first moment one is
-        # seen: before its first packet is read. The guarded class adds behaviour only, no state.
+        # seen: before its first packet is read. The guarded class adds a check and whom to tell, nothing else.
         socket = self.eio.sockets.get(eio_sid)
         if type(socket) is AsyncSocket:
             socket.__class__ = GuardedSocket
