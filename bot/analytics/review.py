@@ -784,7 +784,7 @@ def _case_item(question: str, case_id: str, lang: str, fact: Fact, expect: str, 
     return (
         f"# group {group}, {who}, {datetime.now(timezone.utc):%Y-%m-%d}: answered by {fact.id}\n"
         f"- id: {case_id}\n"
-        f"  question: {json.dumps(question, ensure_ascii=False)}\n"
+        f"  question: {yaml_quoted(question)}\n"
         f"  language: {lang}\n"
         f"  tags: [{fact.topic}, {lang}, {LEARNED_TAG}]\n"
         f"  expect: [{quoted}]\n"

@@ -70,3 +70,16 @@ async def test_dates_at_the_calendars_edge_are_refused_clearly(
     assert "must be a date between" in await page.text()
     insights = await office.client.get(f"/inbox/insights?{query}")
     assert insights.status == 400
+
+
+async def test_a_fact_decision_with_characters_yaml_refuses_keeps_them_escaped(
+    start_backoffice: StartBackoffice, odd_desk: ReviewDesk
+) -> None:
+    office = await start_backoffice(odd_desk)
+    group = await _group(office)
+    response = await office.client.post(f"/api/review/{group['id']}", json={"decision": "fact", "fact": "about_what"},
+                                        headers=BEARER)
+    assert response.status == 200, await response.text()
+    facts = yaml.safe_load((odd_desk.config.knowledge_dir / "facts.yml").read_text(encoding="utf-8"))
+    about = next(f for f in facts["facts"] if f["id"] == "about_what")
+    assert " ".join(ODD.split()) in about["keys"]["en"]
