@@ -68,11 +68,15 @@ def conversation_state(tracker: Tracker) -> ConversationState:
     )
 
 
-def _listed(service: KnowledgeService, reply: Reply) -> list[str]:
-    """What "the second one" will mean after this reply: the facts its answer enumerates, else its buttons."""
+def _listed(service: KnowledgeService, reply: Reply, previous: tuple[str, ...] = ()) -> list[str]:
+    """What "the second one" will mean after this reply: the last list the user saw as a list. That is the
+    facts its answer enumerates; or, for an answer about an item of the list seen before (a button under it
+    pressed), still that list, not the buttons left under the answer; else its buttons."""
     fact = service.index.facts.get(reply.fact_id or "") if reply.answered else None
     if fact is not None and fact.lists:
         return list(fact.lists)
+    if fact is not None and fact.id in previous:
+        return list(previous)
     return [p.split('"fact_id":"', 1)[1].split('"', 1)[0] for b in reply.buttons if '"fact_id":"' in (p := b.payload)]
 
 
@@ -81,6 +85,12 @@ def _reply_for_turn(service: KnowledgeService, turn: Turn, language: str) -> Rep
         return choice_reply(service.index, turn.options, language, "utter_which_one")
     if turn.kind == "what_else":
         return choice_reply(service.index, turn.options, language, "utter_what_else")
+    if turn.kind == "all_said":
+        reply = choice_reply(service.index, turn.options, language, "utter_all_said")
+        fact = service.index.facts[turn.facts[0]]
+        reply.variables["subject"] = service.index.knowledge.subject(fact.id, language) or (
+            fact.title.get(language) or fact.title["en"])
+        return reply
     assert turn.decision is not None
     return reply_for(turn.decision, service.index, language)
 
@@ -152,7 +162,7 @@ class ActionAnswer(Action):
                 events.append(SlotSet("handoff_offered", True))
         if reply.answered and reply.fact_id:
             events.append(SlotSet("last_fact", reply.fact_id))
-        events.append(SlotSet("listed", _listed(service, reply)))
+        events.append(SlotSet("listed", _listed(service, reply, conversation_state(tracker).listed)))
         decision = _decision_record(turn, reply, language, channel)
         events.append(SlotSet("last_decision", decision))
         count_decision(decision)

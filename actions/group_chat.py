@@ -37,13 +37,20 @@ def in_group_chat(tracker: Tracker) -> bool:
     return _telegram(tracker).get("chat_type") in GROUP_CHAT_TYPES
 
 
+# A group member's conversation (bot/channels/telegram_updates.py): "telegram:<group chat id>:<member>".
+_GROUP_CONVERSATION = re.compile(r"telegram:-(\d{1,20}):-?\d+")
+
+
 def private_chat_link(tracker: Tracker, language: str) -> str | None:
-    """The deep link that opens a private chat with the bot and its handoff form in this language; None
-    when the channel did not know the bot's username."""
+    """The deep link that opens a private chat with the bot and its handoff form in this language, naming the
+    group ("_g<id>") so that the form there can offer the question the member asked here; None when the
+    channel did not know the bot's username."""
     username = _telegram(tracker).get("bot_username")
     if not isinstance(username, str) or not _USERNAME.fullmatch(username):
         return None
-    return f"https://t.me/{username}?start={HANDOFF_START}_{language}"
+    group = _GROUP_CONVERSATION.fullmatch(tracker.sender_id or "")
+    suffix = f"_g{group.group(1)}" if group else ""
+    return f"https://t.me/{username}?start={HANDOFF_START}_{language}{suffix}"
 
 
 def move_to_private_chat(
@@ -54,7 +61,7 @@ def move_to_private_chat(
     link = private_chat_link(tracker, language)
     if link:
         button = {"title": OPEN_PRIVATE_CHAT[language], "url": link, "type": "web_url"}
-        dispatcher.utter_message(response="utter_handoff_private_chat", link=link, contact=contact, buttons=[button])
+        dispatcher.utter_message(response="utter_handoff_private_chat", contact=contact, buttons=[button])
     else:
         dispatcher.utter_message(response="utter_handoff_private_chat_no_link", contact=contact)
     return [SlotSet("handoff_offered", False), FollowupAction("action_listen")]

@@ -24,23 +24,20 @@ from bot.handoff.config import get_handoff_settings
 from bot.handoff.draft import TicketDraft, transcript_from_events
 from bot.handoff.models import utcnow
 from bot.handoff.outbox import RetryPolicy, deliver_due
+from bot.handoff.question_draft import carried_question, last_question
 from bot.handoff.reply_expectation import reply_expectation
 from bot.handoff.senders import build_senders
 from bot.handoff.store import HandoffStore, StoreUnavailable, TicketClosed, TicketNotFound, upgrade
 from bot.handoff.thread_senders import email_available
 from bot.handoff.validation import InvalidInput, validate_contact, validate_name_answer, validate_question
-from bot.knowledge.replies import contact_text, fact_text
+from bot.knowledge.replies import contact_text
 from bot.knowledge.service import get_service
 from bot.metrics.actions import count_handoff
+from bot.user_text import looks_like_payload
 
 logger = logging.getLogger(__name__)
 
 FORM_SLOTS = ("handoff_name", "handoff_contact", "handoff_question", "handoff_consent", "handoff_confirm")
-# Intents whose message is a question the user may want to pass on as it is.
-QUESTION_INTENTS = frozenset(
-    {"ask_ris3", "ask_priorities", "ask_timeline", "ask_project", "ask_contact", "ask_brochure",
-     "ask_publisher", "out_of_scope", "nlu_fallback", "handoff_topic"}
-)
 YES_NO = {
     "en": [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
     "fi": [{"title": "Kyllä", "payload": "/affirm"}, {"title": "Ei", "payload": "/deny"}],
@@ -84,10 +81,6 @@ def _contact(tracker: Tracker) -> str:
     return contact_text(get_service().index, language_of(tracker))
 
 
-# The fact that gives the phone number together with "meetings by appointment only".
-APPOINTMENTS_FACT = "contact_meetings"
-
-
 def _reset_form() -> list[dict[str, Any]]:
     return [SlotSet(slot, None) for slot in (*FORM_SLOTS, "handoff_question_draft")]
 
@@ -108,20 +101,10 @@ def answers_the_form(tracker: Tracker) -> bool:
 
 
 def _last_question(tracker: Tracker) -> str | None:
-    """The user's latest question before the handoff began (answers given to the form don't count)."""
+    """The user's latest question before the handoff began (answers given to the form don't count), else the
+    one asked in a Telegram group before its link brought the user here."""
     events = list(tracker.events)
-    for i in range(len(events) - 1, -1, -1):
-        if events[i].get("event") == "action" and events[i].get("name") == "action_human":
-            events = events[:i]
-            break
-    for event in reversed(events):
-        if event.get("event") != "user":
-            continue
-        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-        text = (event.get("text") or "").strip()
-        if intent in QUESTION_INTENTS and text and not text.startswith("/"):
-            return text
-    return None
+    return last_question(events) or carried_question(events)
 
 
 class ActionHuman(Action):
@@ -242,10 +225,23 @@ class ValidateHandoffForm(FormValidationAction):
             return [s for s in domain_slots if s != "handoff_confirm"]
         return domain_slots
 
+    async def extract_handoff_consent(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _expect_yes_or_no("handoff_consent", dispatcher, tracker)
+
+    async def extract_handoff_confirm(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _expect_yes_or_no("handoff_confirm", dispatcher, tracker)
+
     def validate_handoff_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if value is None:  # cleared when the handoff began; nothing was said yet
+            return {"handoff_name": None}
+        if looks_like_payload(str(value)):  # an old "Yes" pressed at the name question is no name
+            dispatcher.utter_message(response="utter_invalid_name")
             return {"handoff_name": None}
         try:
             # "Kyllä", a question or an address given for a name is asked again, in the form's language.
@@ -258,6 +254,9 @@ class ValidateHandoffForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if value is None:
+            return {"handoff_contact": None}
+        if looks_like_payload(str(value)):  # a button's payload is no contact
+            dispatcher.utter_message(response="utter_invalid_contact")
             return {"handoff_contact": None}
         try:
             _, normalised = validate_contact(str(value))
@@ -283,11 +282,38 @@ class ValidateHandoffForm(FormValidationAction):
         answering = tracker.get_slot("requested_slot") == "handoff_question"
         if draft and answering and (intent == "affirm" or text.startswith("/affirm")):
             text = draft
+        elif looks_like_payload(text):  # a button's payload is not a question
+            dispatcher.utter_message(response="utter_invalid_question")
+            return {"handoff_question": None}
         try:
             return {"handoff_question": validate_question(text)}
         except InvalidInput:
             dispatcher.utter_message(response="utter_invalid_question")
             return {"handoff_question": None}
+
+
+def _pressed_a_button(tracker: Tracker) -> bool:
+    """Whether the latest message is a button's payload ("/affirm"), which is never a form's value."""
+    return looks_like_payload((tracker.latest_message or {}).get("text") or "")
+
+
+# The intents that answer a yes-or-no step of the form, or leave it (the cancel rule).
+_YES_NO_STEP_INTENTS = frozenset({"affirm", "deny", "cancel"})
+
+
+def _expect_yes_or_no(slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+    """At a yes-or-no step (consent, confirmation) anything else gets the form's own word on what it expects,
+    in the form's language, and the step's question again; not an answer to it as a new question with a
+    handoff offer while the user is in the handoff already. Taking the step (an empty slot set) keeps the form
+    from being rejected, which would hand the message to the other rules."""
+    in_form = (tracker.active_loop or {}).get("name") == "handoff_form"
+    if not in_form or tracker.get_slot("requested_slot") != slot or tracker.get_slot(slot) is not None:
+        return {}
+    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    if intent in _YES_NO_STEP_INTENTS:
+        return {}
+    dispatcher.utter_message(response="utter_handoff_expect_yes_no")
+    return {slot: None}
 
 
 class ActionSubmitHandoff(Action):
@@ -340,9 +366,8 @@ class ActionSubmitHandoff(Action):
         task = asyncio.create_task(_deliver_now(_get_store()))
         _deliveries.add(task)
         task.add_done_callback(_deliveries.discard)
-        # The phone number and the appointment note, whatever happens to the request.
-        meetings = fact_text(get_service().index, APPOINTMENTS_FACT, language_of(tracker))
-        dispatcher.utter_message(response="utter_handoff_done", reference=ticket.reference, contact=meetings)
+        # The project manager's phone number, whatever happens to the request.
+        dispatcher.utter_message(response="utter_handoff_done", reference=ticket.reference, contact=contact)
         _say_reply_expected(dispatcher, tracker, ticket.contact or "")
         return [*_reset_form(), SlotSet("handoff_reference", ticket.reference), SlotSet("failed_answers", 0.0)]
 
@@ -476,3 +501,33 @@ class ActionSubmitHandoffAddition(Action):
         dispatcher.utter_message(response="utter_handoff_added", reference=ticket.reference)
         return done
 
+
+
+class ActionYesNoAlone(Action):
+    """A yes or no that answers no question of the moment. A "Yes" under the handoff's confirmation pressed
+    again after the request was sent (an old button, e.g. in Telegram) says that it was sent already;
+    otherwise the bot asks what the user wants to know."""
+
+    def name(self) -> str:
+        return "action_yes_no_alone"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        reference = tracker.get_slot("handoff_reference")
+        # Only a pressed button: a typed "yes" answers whatever was said last, not an old confirmation.
+        if reference and _pressed_a_button(tracker) and _answers_a_sent_request(tracker):
+            dispatcher.utter_message(response="utter_handoff_already_sent", reference=reference)
+        else:
+            dispatcher.utter_message(response="utter_anything_else")
+        return []
+
+
+def _answers_a_sent_request(tracker: Tracker) -> bool:
+    """Whether the last yes-or-no question the bot asked came before the request's reference was set: the
+    user's yes can then only be for the handoff that is done."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("name") == "handoff_reference" and event.get("value"):
+            return True
+        buttons = (event.get("data") or {}).get("buttons") or [] if event.get("event") == "bot" else []
+        if any(isinstance(b, dict) and b.get("payload") == "/affirm" for b in buttons):
+            return False
+    return False

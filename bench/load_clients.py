@@ -165,7 +165,10 @@ class SocketConversation:
                 self.on_late_part()
         started = time.perf_counter()
         try:
-            await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id})
+            data: dict[str, object] = {"message": text, "session_id": self.session_id}
+            if step.press is not None and text != step.say:  # a pressed button's payload, sent as the widget does
+                data["button"] = True
+            await self.client.emit("user_uttered", data)
         except socketio.exceptions.SocketIOError as error:
             raise Failure("connection", str(error)[:160]) from error
         texts: list[str] = []

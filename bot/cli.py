@@ -186,6 +186,20 @@ def _telegram_status(args: argparse.Namespace) -> int:
     return 0 if healthy else 3
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from bot.handoff.config import get_handoff_settings
+    from bot.handoff.routes import USER_EMAIL, check_routes, configured_routes, report
+
+    settings = get_handoff_settings()
+    routes = configured_routes(settings) if args.no_try else asyncio.run(check_routes(settings, args.timeout))
+    print(report(routes, None if args.no_try else time.time()))
+    if any(r.working is False for r in routes):
+        return 1
+    manager = [r for r in routes if r.kind != USER_EMAIL]
+    incomplete = any(r.detail.startswith("missing ") for r in routes)
+    return 3 if incomplete or not any(r.configured for r in manager) else 0
+
+
 def _faq_test(args: argparse.Namespace) -> int:
     from bot.faq.runner import main as run_faq
 
@@ -254,6 +268,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     status.add_argument("--credentials", help="credentials file (default: credentials.yml of the project)")
     status.set_defaults(func=_telegram_status)
+
+    doctor = sub.add_parser(
+        "doctor", help="which handoff notification routes are configured, and whether they work (exit 1: one fails, "
+        "3: none configured or one half-configured)"
+    )
+    doctor.add_argument("--no-try", action="store_true", help="only read the settings; connect to nothing")
+    doctor.add_argument("--timeout", type=float, default=10.0, help="seconds for each route's check")
+    doctor.set_defaults(func=_doctor)
 
     faq = sub.add_parser("faq", help="FAQ tests for staff, and the questions the bot could not answer").add_subparsers(
         dest="action", required=True

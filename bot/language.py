@@ -84,11 +84,30 @@ def _inflected_name(word: str) -> bool:
     return any(word.startswith(name) and len(word) > len(name) for name in _NAMES)
 
 
+# Contact details: an e-mail address, or a phone number (seven digits or more, spaces and dashes allowed).
+_CONTACT = re.compile(r"[^\s@]+@[^\s@]+\.\w+|\+?\d[\d \-()]{5,}\d")
+
+
+def _names(words: list[str]) -> set[int]:
+    """Positions of the words that read as a person's name: two or more capitalised words in a row ("Anna
+    Eval"), or a capitalised word after the first ("soita Matille"), which only a name is in a chat message."""
+    capital = [w[:1].isupper() for w in words]
+    return {
+        i for i, up in enumerate(capital)
+        if up and (i > 0 or (len(words) > 1 and capital[1]))
+    }
+
+
 def scores(text: str) -> tuple[float, float]:
-    """Evidence for (Finnish, English) in a message."""
+    """Evidence for (Finnish, English) in a message. Contact details say nothing of the language, nor does a
+    name given with them ("Anna Eval, 040 765 4321": "anna" is a Finnish word, Anna an English name as much as
+    a Finnish one)."""
     finnish = english = 0.0
-    for word in _WORD.findall(text.casefold()):
-        if word in _NEUTRAL:
+    words = _WORD.findall(_CONTACT.sub(" ", text))
+    names = _names(words) if _CONTACT.search(text) else set()
+    for position, original in enumerate(words):
+        word = original.casefold()
+        if word in _NEUTRAL or position in names:
             continue
         if _inflected_name(word):
             finnish += 1.0

@@ -638,12 +638,25 @@ _CASES_HEADER = {
 }
 
 
+# What YAML may not hold as such: outside its printable set (YAML 1.1 §5.1) DEL, the C1 controls, surrogates,
+# U+FFFE/U+FFFF; and the line breaks NEL, LS and PS, which a quoted scalar would fold away. JSON leaves them raw, so
+# a question holding one would make a file YAML refuses to read (or reads back changed).
+_NOT_YAML_PRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
+def yaml_quoted(value: str) -> str:
+    """The string as a YAML double-quoted scalar that reads back the same, every character kept (escaped where
+    YAML would refuse it)."""
+    quoted = json.dumps(value, ensure_ascii=False)  # a JSON string is a valid YAML double-quoted scalar…
+    return _NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)  # …once these are escaped
+
+
 def yaml_scalar(value: str) -> str:
     """The string as a YAML list item writes it: plain when that reads back the same, else double-quoted."""
     with contextlib.suppress(yaml.YAMLError):
-        if value == value.strip() and yaml.safe_load(f"- {value}") == [value]:
+        if value == value.strip() and not _NOT_YAML_PRINTABLE.search(value) and yaml.safe_load(f"- {value}") == [value]:
             return value
-    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid YAML double-quoted scalar
+    return yaml_quoted(value)
 
 
 def _indent(line: str) -> int:
@@ -795,7 +808,7 @@ def _case_item(question: str, case_id: str, lang: str, fact: Fact, expect: str, 
     return (
         f"# group {group}, {who}, {datetime.now(timezone.utc):%Y-%m-%d}: answered by {fact.id}\n"
         f"- id: {case_id}\n"
-        f"  question: {json.dumps(question, ensure_ascii=False)}\n"
+        f"  question: {yaml_quoted(question)}\n"
         f"  language: {lang}\n"
         f"  tags: [{fact.topic}, {lang}, {LEARNED_TAG}]\n"
         f"  expect: [{quoted}]\n"
@@ -972,7 +985,7 @@ class KnowledgeWriter:
             "# resting on quotes from knowledge/sources/, and these questions as its keys), then deletes this file.",
             f"# Decided by {who} on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; group {group.id}.",
             "draft:",
-            f"  note: {json.dumps(note, ensure_ascii=False)}",
+            f"  note: {yaml_quoted(note)}",
             f"  asked: {sum(q.count for q in questions)}",
             f"  first_seen: {json.dumps(_iso(first))}",
             f"  last_seen: {json.dumps(_iso(last))}",

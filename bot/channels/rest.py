@@ -8,6 +8,9 @@ but checked before anything reaches Rasa:
   `sender` is a non-empty string of at most 128 characters (400: no shared "default" conversation),
   `message` a string (400) of at most RIS3_MAX_MESSAGE_CHARS (413 with a reply saying so);
 - rate limits per conversation and client address (429 with Retry-After and a reply saying to slow down);
+- a `message` beginning with "/" is a payload only when its intent is one the bot's own buttons send
+  (bot/user_text.py: `/affirm`, `/deny`, `/answer_fact{…}`, `/add_to_request`), so that tests and clients can
+  press a button; anything else ("/restart", "/ask_human") reaches the NLU as the words it is;
 - the conversation is "rest:<sender>", so a REST client never reaches a website or Telegram conversation;
   the channel is always "rest" (Rasa's let the client name any), and of `metadata` only the language is kept;
 - a message the bot could not answer at all gets an apology with the project manager's contact instead of an
@@ -40,6 +43,7 @@ from bot.channels.log_throttle import show_channel_logs
 from bot.channels.request_size import LimitedBlueprint
 from bot.channels.unanswered import guard
 from bot.language import detect
+from bot.user_text import button_payload
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +134,8 @@ class RestInput(InputChannel):
                 logger.info("REST: a message of %s refused for %d s (rate limit)", conversation, wait)
                 return _reply(sender, say(SLOW_DOWN, language(), seconds=wait), 429, {"Retry-After": str(wait)})
             collector = CollectingOutputChannel()
-            await handle(UserMessage(text, collector, conversation, input_channel=REST, metadata=metadata))
+            message = UserMessage(button_payload(text), collector, conversation, input_channel=REST, metadata=metadata)
+            await handle(message)
             # The project manager's replies kept for this conversation come with the answer (docs/handoff.md).
             kept = [{"text": m["text"]} for m in await backoffice().take_kept(conversation, "user_rest")]
             # The client named its conversation `sender`; the prefix is ours.

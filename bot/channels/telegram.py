@@ -54,6 +54,8 @@ from bot.channels.request_size import LimitedBlueprint
 from bot.channels.telegram_api import SECRET_HEADER, BotApi, DelayedSends, TelegramConfig
 from bot.channels.telegram_manager_replies import handle_manager_reply
 from bot.channels.telegram_updates import (
+    CONVERSATION_PREFIX,
+    GROUP_CHATS,
     RESTART,
     BotIdentity,
     CallbackPayloads,
@@ -64,11 +66,15 @@ from bot.channels.telegram_updates import (
     chat_of_conversation,
     in_group,
     inline_keyboard,
+    keyboard_after_press,
     read_update,
     secret_matches,
     split_text,
+    utf16_len,
 )
 from bot.channels.unanswered import guard
+from bot.handoff.question_draft import last_question
+from bot.language import detect
 from bot.privacy.notice import PrivacyConfigError
 from bot.privacy.notice import texts as privacy_texts
 
@@ -112,15 +118,25 @@ class TelegramOutput(OutputChannel):
         payloads: CallbackPayloads,
         reply_to_message_id: int | None = None,
         thread_id: int | None = None,
+        mention: tuple[int, str] | None = None,
     ) -> None:
         self._api = api
         self._payloads = payloads
         self._reply_to = reply_to_message_id
         self._thread_id = thread_id
+        # (user id, first name): the first message names whom it answers, a group member who pressed a button.
+        self._mention = mention
         self.sent = 0  # for bot/channels/unanswered.py
 
     async def _send(self, recipient_id: str, text: str, buttons: list[dict[str, Any]] | None = None) -> None:
         self.sent += 1
+        entities: list[dict[str, Any]] = []
+        if self._mention is not None and text:
+            user_id, first_name = self._mention
+            text = f"{first_name}: {text}"
+            entities = [{"type": "text_mention", "offset": 0, "length": utf16_len(first_name),
+                         "user": {"id": user_id, "is_bot": False, "first_name": first_name}}]
+            self._mention = None
         parts = split_text(text)
         keyboard = inline_keyboard(buttons or [], self._payloads)
         if not parts:
@@ -135,6 +151,8 @@ class TelegramOutput(OutputChannel):
             if self._reply_to is not None:
                 body["reply_parameters"] = {"message_id": self._reply_to, "allow_sending_without_reply": True}
                 self._reply_to = None
+            if entities and number == 1:
+                body["entities"] = entities
             if keyboard and number == len(parts):
                 body["reply_markup"] = keyboard
             await self._api.call("sendMessage", body, chat_id=recipient_id)
@@ -174,7 +192,9 @@ class TelegramInput(InputChannel):
         show_channel_logs()
         self.config = config or TelegramConfig.resolve(None)
         self.problems = self.config.problems()
-        self.api = BotApi(self.config, max_retry_wait=_max_retry_wait(), delayed=DelayedSends())
+        self.api = BotApi(
+            self.config, max_retry_wait=_max_retry_wait(), delayed=DelayedSends(), slow_notice=_still_working
+        )
         self._log = ThrottledLog(logger)  # refused or repeated requests can come in floods
         self.updates = RecentUpdates()
         self.payloads = CallbackPayloads()
@@ -246,8 +266,21 @@ class TelegramInput(InputChannel):
         query_id = callback_query_id(update)
         if query_id:  # stop the button's spinner whatever the press leads to
             self._spawn(self.api.call("answerCallbackQuery", {"callback_query_id": query_id}, chat_id_of(update)))
+            self._spawn(self._clear_keyboard(update["callback_query"]))
         self._spawn(self._process(update, on_new_message, request.app))
         return response.json({"ok": True})
+
+    async def _clear_keyboard(self, query: Mapping[str, Any]) -> None:
+        """A pressed keyboard is taken away (or, in a group, its pressed button): see keyboard_after_press."""
+        message = query.get("message") if isinstance(query.get("message"), dict) else {}
+        chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+        chat_id, message_id, data = chat.get("id"), message.get("message_id"), query.get("data")
+        if not isinstance(message_id, int) or chat_id is None or not isinstance(data, str):
+            return
+        markup = keyboard_after_press(message.get("reply_markup"), data, chat.get("type") in GROUP_CHATS)
+        if markup is not None:
+            body = {"chat_id": chat_id, "message_id": message_id, "reply_markup": markup}
+            await self.api.call("editMessageReplyMarkup", body, chat_id)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -299,13 +332,23 @@ class TelegramInput(InputChannel):
     async def _handle(
         self, incoming: Incoming, on_new_message: Callable[[UserMessage], Awaitable[Any]], app: Any
     ) -> None:
-        reply_to = incoming.message_id if incoming.in_group and not incoming.callback else None
-        output = TelegramOutput(self.api, self.payloads, reply_to, incoming.thread_id)
+        # In a group an answer quotes what it answers: the member's message, or for a press the message whose
+        # button was pressed, then names the member who pressed it.
+        reply_to = incoming.pressed_message_id if incoming.callback else incoming.message_id
+        mention = None
+        if incoming.in_group and incoming.callback and incoming.user_id is not None and incoming.first_name:
+            mention = (incoming.user_id, incoming.first_name)
+        output = TelegramOutput(
+            self.api, self.payloads, reply_to if incoming.in_group else None, incoming.thread_id, mention
+        )
+        metadata = incoming.metadata()
+        if incoming.from_group is not None and incoming.user_id is not None:
+            question = await _question_asked_in_group(app, incoming.from_group, incoming.user_id)
+            if question:
+                metadata["telegram"]["group_question"] = question
 
         def message(text: str) -> UserMessage:
-            return UserMessage(
-                text, output, incoming.sender_id, input_channel=CHANNEL_NAME, metadata=incoming.metadata()
-            )
+            return UserMessage(text, output, incoming.sender_id, input_channel=CHANNEL_NAME, metadata=metadata)
 
         language = incoming.seed_language or incoming.language
         if self.guard.too_long(incoming.text):
@@ -322,9 +365,10 @@ class TelegramInput(InputChannel):
         if incoming.seed_language:
             # Before the greeting of /start: "/greet" says nothing about the user's language.
             await set_language(app, incoming.sender_id, incoming.seed_language, output)
-        elif incoming.callback and incoming.language:
-            # A group member's first press of a button under someone else's answer: a payload says nothing
-            # about their language either.
+        elif incoming.language and (incoming.callback or incoming.command or detect(incoming.text[:500]) is None):
+            # A conversation's first message that does not tell its language ("RIS3?", /help, a group member's
+            # first press of a button under someone else's answer): the app's language until the words tell.
+            # (A message that tells sets the language itself: no need to read the conversation for it.)
             await _seed_new_conversation(app, incoming.sender_id, incoming.language, output)
         await guard(on_new_message, lambda _: incoming.seed_language)(message(incoming.text))
         if incoming.command == "start" and not incoming.in_group:
@@ -347,6 +391,35 @@ class TelegramInput(InputChannel):
         await self.api.close()
         self._log.flush()
         logger.debug("Telegram channel closed")
+
+
+# What a user reads while Telegram holds up the reply (bot/channels/telegram_api.py NOTICE_AFTER_SECONDS).
+STILL_WORKING = {
+    "en": "Still working on it: Telegram is slow to take my answer. It comes as soon as it can.",
+    "fi": "Vastaus on tulossa: Telegram ottaa sen vastaan hitaasti. Se tulee heti kun voi.",
+}
+
+
+def _still_working(payload: Mapping[str, Any]) -> str:
+    """The notice in the language of the reply that waits."""
+    return STILL_WORKING.get(detect(str(payload.get("text") or "")[:500]) or "en", STILL_WORKING["en"])
+
+
+async def _question_asked_in_group(app: Any, group_id: int, user_id: int) -> str | None:
+    """What the member last asked in the group before asking for a person there, read from their own
+    conversation in that group (the link names the group; the member is who opened it): the private form
+    offers it instead of making them type it again."""
+    agent = getattr(getattr(app, "ctx", None), "agent", None)
+    if agent is None or not agent.is_ready():
+        return None
+    try:
+        tracker = await agent.tracker_store.retrieve(f"{CONVERSATION_PREFIX}{group_id}:{user_id}")
+    except Exception:  # the form then asks for the question, as without a link from a group
+        logger.warning("Telegram: the question asked in group %s could not be read", group_id)
+        return None
+    if tracker is None:
+        return None
+    return last_question(event.as_dict() for event in tracker.events)
 
 
 async def _seed_new_conversation(app: Any, sender_id: str, language: str, output: OutputChannel) -> None:

@@ -16,7 +16,7 @@ import os
 import re
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -140,6 +140,11 @@ class ApiResult:
 # Methods whose calls wait in DelayedSends when Telegram asks for more patience than a caller can give
 # (a late answerCallbackQuery is useless: its button's spinner stopped long ago).
 DELAYABLE_METHODS = frozenset({"sendMessage"})
+# A reply Telegram keeps waiting longer than this (a 429's retry_after, an outage's retries): the user is told
+# that it comes (`slow_notice`), at most once a minute in a chat, in one attempt that is neither retried nor
+# queued; should Telegram take no message either, a "typing…" action, which it may still take.
+NOTICE_AFTER_SECONDS = 5.0
+NOTICE_INTERVAL_SECONDS = 60.0
 
 
 @dataclass
@@ -296,6 +301,7 @@ class BotApi:
         session: aiohttp.ClientSession | None = None,
         backoff: float = 0.5,
         delayed: DelayedSends | None = None,
+        slow_notice: Callable[[Mapping[str, Any]], str | None] | None = None,
     ) -> None:
         self._config = config
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -303,6 +309,9 @@ class BotApi:
         self._max_attempts = max_attempts
         self._backoff = backoff
         self.delayed = delayed
+        self._slow_notice = slow_notice
+        self._noticed: dict[Any, float] = {}  # chat id -> when its last notice went
+        self._notices: set[asyncio.Task[None]] = set()
         self._log = ThrottledLog(logger)  # a Telegram outage fails every call: one line a minute of each kind
         # A session handed in belongs to the caller (e.g. the back office's), which closes it.
         self._session: aiohttp.ClientSession | None = session
@@ -368,6 +377,8 @@ class BotApi:
                 "retries", logging.INFO, "Telegram %s for chat %s: %s, retrying in %.1f s (attempt %d of %d)",
                 method, chat_id, reason, wait, attempt + 1, self._max_attempts,
             )
+            if waited + wait > NOTICE_AFTER_SECONDS:
+                self._tell_slow(method, payload)
             await asyncio.sleep(wait)
             waited += wait
             attempt += 1
@@ -400,9 +411,39 @@ class BotApi:
         )
         return None
 
+    def _tell_slow(self, method: str, payload: Mapping[str, Any]) -> None:
+        """The user's word that a reply is held up (see NOTICE_AFTER_SECONDS), sent beside the waiting reply."""
+        chat = payload.get("chat_id")
+        if self._slow_notice is None or method not in DELAYABLE_METHODS or chat is None:
+            return
+        now = time.monotonic()
+        if now - self._noticed.get(chat, -NOTICE_INTERVAL_SECONDS) < NOTICE_INTERVAL_SECONDS:
+            return
+        text = self._slow_notice(payload)
+        if not text:
+            return
+        self._noticed[chat] = now
+        task = asyncio.get_running_loop().create_task(self._send_notice(payload, text))
+        self._notices.add(task)
+        task.add_done_callback(self._notices.discard)
+
+    async def _send_notice(self, payload: Mapping[str, Any], text: str) -> None:
+        where = {k: payload[k] for k in ("chat_id", "message_thread_id") if k in payload}
+        attempts = (("sendMessage", {**where, "text": text}), ("sendChatAction", {**where, "action": "typing"}))
+        for method, body in attempts:
+            try:
+                if (await self._post(method, body)).ok:
+                    return
+            except ApiUnreachable:
+                return  # Telegram cannot be reached at all: nothing more to try
+        self._log.log("slow notices", logging.INFO, "Telegram: no word could reach chat %s while a reply waits",
+                      payload.get("chat_id"))
+
     def _delay(
         self, method: str, payload: Mapping[str, Any], chat_id: Any, wait: float, reason: str, failed: bool = True
     ) -> None:
+        if failed and wait > NOTICE_AFTER_SECONDS:
+            self._tell_slow(method, payload)
         now = time.monotonic()
         item = _Delayed(method, dict(payload), chat_id, now + wait, now, failures=1 if failed else 0)
         self.delayed.add(self, item, reason)  # type: ignore[union-attr]

@@ -10,8 +10,10 @@ import hmac
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from bot.user_text import button_payload, typed
 
 MAX_MESSAGE = 4096  # Bot API limit for one message's text, in UTF-16 code units
 MAX_CALLBACK_DATA = 64  # bytes
@@ -45,7 +47,8 @@ COMMANDS = {"start": GREET, "help": HELP, "restart": GREET, "privacy": PRIVACY, 
 # language the member spoke in the group) opens the handoff form in a private chat.
 ASK_HUMAN = "/ask_human"  # domain.yml: the intent of a request for a person
 HANDOFF_START = "handoff"
-_HANDOFF_PAYLOAD = re.compile(rf"{HANDOFF_START}(?:_(en|fi))?", re.IGNORECASE)
+# "_g<group>": the group the member asked in (its id without the sign), to carry their question over.
+_HANDOFF_PAYLOAD = re.compile(rf"{HANDOFF_START}(?:_(en|fi))?(?:_g(\d{{1,20}}))?", re.IGNORECASE)
 
 _COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?=\s|$)")
 
@@ -82,6 +85,9 @@ class Incoming:
     thread_id: int | None = None  # the forum topic the message is in; every reply goes there
     bot_username: str = ""  # for the handoff's link to a private chat (actions/group_chat.py)
     start_language: str | None = None  # the language named in a "/start handoff_fi" link
+    from_group: int | None = None  # the group a "/start handoff_fi_g<id>" link came from
+    first_name: str = ""  # of who pressed a button: a group's answer to a press names them
+    pressed_message_id: int | None = None  # the message whose button was pressed
 
     @property
     def sender_id(self) -> str:
@@ -256,20 +262,24 @@ def read_update(
         if name == "start" and handoff and not in_group:
             # Never in a group: the form asks for a name and contact details.
             language = handoff.group(1).lower() if handoff.group(1) else None
-            return incoming(ASK_HUMAN, name, language)
+            found = incoming(ASK_HUMAN, name, language)
+            if handoff.group(2):
+                return replace(found, from_group=-int(handoff.group(2)))
+            return found
         if name in COMMANDS:
             return incoming(COMMANDS[name], name)
         if in_group and not target:
             return None  # a bare unknown command in a group may well be for another bot
-        return incoming(text)
+        return incoming(typed(text))
+    # What the user typed (or forwarded) is words for the NLU, even when it begins with "/" (bot/user_text.py).
     if not in_group:
-        return incoming(text or HELP)
+        return incoming(typed(text) if text else HELP)
     if not text:
         return None
     if mentions(text, me.username):
-        return incoming(strip_mention(text, me.username) or GREET)
+        return incoming(typed(strip_mention(text, me.username)) or GREET)
     if _replies_to_bot(message, me):
-        return incoming(text)
+        return incoming(typed(text))
     return None
 
 
@@ -285,12 +295,15 @@ def _read_callback(
     text = decode(data, message.get("reply_markup")) if decode else data
     if not text:
         return None
+    text = button_payload(text)  # anyone can send any callback data: a payload only when a button of ours sends it
     author = query.get("from") if isinstance(query.get("from"), dict) else {}
     language_code = author.get("language_code") if isinstance(author.get("language_code"), str) else None
     # The presser's conversation: in a group the answer is theirs, in their language.
+    first_name = author.get("first_name") if isinstance(author.get("first_name"), str) else ""
     return Incoming(
         update_id, chat_id, str(chat.get("type") or PRIVATE_CHAT), text, language_code, None, None, callback=True,
         user_id=_int(author.get("id")), thread_id=_thread_of(message), bot_username=username,
+        first_name=first_name[:64], pressed_message_id=_int(message.get("message_id")),
     )
 
 
@@ -347,6 +360,28 @@ class CallbackPayloads:
                     title = button.get("text")
                     return title if isinstance(title, str) and title else None
         return None
+
+
+def keyboard_after_press(markup: Any, data: str, in_group: bool) -> dict[str, Any] | None:
+    """The pressed message's inline keyboard once a button is pressed, or None when nothing changes. In a
+    private chat the buttons go (an old "Yes" pressed again answers nothing new); links stay. In a group only
+    the pressed button goes: the others are there for the other members."""
+    rows = markup.get("inline_keyboard") if isinstance(markup, Mapping) else None
+    if not isinstance(rows, list):
+        return None
+    kept = []
+    for row in rows:
+        if not isinstance(row, list):
+            continue
+        if in_group:
+            left = [b for b in row if not (isinstance(b, Mapping) and b.get("callback_data") == data)]
+        else:
+            left = [b for b in row if isinstance(b, Mapping) and "callback_data" not in b]
+        if left:
+            kept.append(left)
+    if kept == [r for r in rows if isinstance(r, list) and r]:
+        return None
+    return {"inline_keyboard": kept}
 
 
 def inline_keyboard(buttons: list[Mapping[str, Any]], payloads: CallbackPayloads) -> dict[str, Any] | None:

@@ -46,7 +46,7 @@ def _contact() -> dict[str, str]:
         logger.error("no contact for the apology: %s", exc)
         return {}
     texts = {lang: text for lang, text in fact.text.items() if lang in SOURCE_LABEL}
-    return {lang: f"{text}\n\n{SOURCE_LABEL[lang]}: {source.citation}" for lang, text in texts.items()}
+    return {lang: f"{text}\n\n{SOURCE_LABEL[lang]}: {source.citation_in(lang)}" for lang, text in texts.items()}
 
 
 def apology(text: str, language: str | None = None) -> str:

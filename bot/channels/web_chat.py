@@ -48,6 +48,8 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
+from engineio import packet as eio_packet
+from engineio.async_socket import AsyncSocket
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint
 from sanic import Blueprint, response
@@ -285,19 +287,47 @@ class ChatBlueprint(SocketBlueprint):
             logger.info("web chat: could not tell the other processes that this one stops")
 
 
+class GuardedSocket(AsyncSocket):
+    """engine.io's socket, dropping a packet of a type engine.io does not have (e.g. "9"). engine.io 4.x logs
+    the packet's type name before looking at it, so such a packet raised IndexError: a traceback ("Unknown
+    receive error") in the log for any client's garbage."""
+
+    on_unknown_packet: Callable[[str], Awaitable[None]] | None = None
+
+    async def receive(self, pkt: eio_packet.Packet) -> None:
+        if not 0 <= pkt.packet_type < len(eio_packet.packet_names):
+            logger.info("web chat: an engine.io packet of unknown type %s dropped", pkt.packet_type)
+            if self.on_unknown_packet is not None:
+                await self.on_unknown_packet(self.sid)
+            return
+        await super().receive(pkt)
+
+
 class ChatServer(AsyncServer):
     """python-socketio's server, telling the client when a packet cannot be decoded (too deeply nested JSON,
-    garbage) instead of dropping it with a traceback in the log."""
+    garbage, an engine.io packet of unknown type) instead of dropping it with a traceback in the log."""
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: Any) -> Any:
+        # engine.io creates its sockets itself (no class to configure), and this is the first moment one is
+        # seen: before its first packet is read. The guarded class adds a check and whom to tell, nothing else.
+        socket = self.eio.sockets.get(eio_sid)
+        if type(socket) is AsyncSocket:
+            socket.__class__ = GuardedSocket
+            socket.on_unknown_packet = self._tell_undecodable
+        return await super()._handle_eio_connect(eio_sid, environ)
+
+    async def _tell_undecodable(self, eio_sid: str) -> None:
+        namespace = "/"
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is not None:
+            await self.emit(ERROR_EVENT, {"error": "the packet could not be decoded"}, to=sid, namespace=namespace)
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         try:
             await super()._handle_eio_message(eio_sid, data)
         except (ValueError, TypeError, RecursionError) as exc:
             logger.info("web chat: a packet that cannot be decoded (%s)", type(exc).__name__)
-            namespace = "/"
-            sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
-            if sid is not None:
-                await self.emit(ERROR_EVENT, {"error": "the packet could not be decoded"}, to=sid, namespace=namespace)
+            await self._tell_undecodable(eio_sid)
 
 
 class WebChatOutput(OutputChannel):

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.user_text import button_payload, typed
+
 ORIGINS_ENV = "RIS3_WIDGET_ALLOWED_ORIGINS"
 # A session id as clients send it back (bot/channels/conversation_ids.py issues and checks them).
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -61,7 +63,9 @@ class BadMessage(ValueError):
 
 
 def read_message(data: Any, metadata_key: str = "metadata") -> ChatMessage:
-    """Checks a user_uttered payload: {"message": str, "session_id": str, "metadata": {"language": "en"|"fi"}}.
+    """Checks a user_uttered payload: {"message": str, "session_id": str, "metadata": {"language": "en"|"fi"},
+    "button": true|false}. The message is the user's words unless `button` is true (the widget sends a quick
+    reply's payload so): a payload only then, and only one of the bot's own (bot/user_text.py).
 
     Of the metadata only the language is kept: Rasa stores a message's metadata with it, and 900 kB of it per
     message grew one conversation to 23 MB in seconds. The length of the text is the channel's to check."""
@@ -81,6 +85,10 @@ def read_message(data: Any, metadata_key: str = "metadata") -> ChatMessage:
     language = metadata.get("language")
     if language is not None and not (isinstance(language, str) and language in LANGUAGES):
         raise BadMessage(f"'{metadata_key}.language' must be \"en\" or \"fi\"")
+    button = data.get("button", False)
+    if not isinstance(button, bool):
+        raise BadMessage("'button' must be true or false")
+    text = button_payload(text) if button else typed(text)
     return ChatMessage(text=text, session_id=session, metadata={"language": language} if language else {})
 
 

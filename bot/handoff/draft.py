@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal, TypedDict
 
 from bot.handoff.validation import ContactKind, validate_contact, validate_name, validate_question
+from bot.user_text import looks_like_payload, without_mark
 
 MAX_LANGUAGE, MAX_CHANNEL, MAX_CONVERSATION = 16, 32, 200
 
@@ -54,12 +55,22 @@ def normalise_transcript(entries: Iterable[Mapping[str, Any]]) -> list[Transcrip
 
 
 def transcript_from_events(events: Iterable[Mapping[str, Any]]) -> list[TranscriptEntry]:
-    """The user's and the bot's messages from Rasa tracker events (tracker.events)."""
-    return normalise_transcript(
-        {"sender": event["event"], "text": event.get("text"), "time": event.get("timestamp")}
-        for event in events
-        if event.get("event") in ("user", "bot")
-    )
+    """The user's and the bot's messages from Rasa tracker events (tracker.events), as the user saw them: a
+    pressed button by its title ("Yes", "Kyllä"), not its payload ("/affirm")."""
+    entries: list[dict[str, Any]] = []
+    titles: dict[str, str] = {}  # payload -> title of the buttons shown so far, the latest winning
+    for event in events:
+        kind, text = event.get("event"), event.get("text")
+        if kind == "bot":
+            for button in (event.get("data") or {}).get("buttons") or []:
+                if isinstance(button, Mapping) and button.get("payload") and button.get("title"):
+                    titles[str(button["payload"])] = str(button["title"])
+        elif kind == "user" and isinstance(text, str):
+            text = titles.get(text.strip(), text) if looks_like_payload(text) else without_mark(text)
+        else:
+            continue
+        entries.append({"sender": kind, "text": text, "time": event.get("timestamp")})
+    return normalise_transcript(entries)
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,8 @@ def validate_name_answer(text: str) -> str:
     Names are many and odd, so only the clear cases are refused: "Päivi", "O'Brien", "Jürgen Müller",
     "Anna-Liisa Virtanen", "Ludwig van Beethoven" and "李雷" all pass."""
     name = validate_name(text)
+    if name.startswith("/"):  # a button's payload ("/affirm") or a command, never a name
+        raise InvalidName("not_a_name")
     name = _INTRODUCTION.sub("", _GREETING.sub("", name, count=1), count=1)
     name = _SIGN_OFF.sub("", name).rstrip(".!,;: ")
     if any(c.isdigit() for c in name) or "@" in name or "?" in name or _WEB_ADDRESS.search(name):

@@ -31,8 +31,10 @@ ASKS: dict[str, re.Pattern[str]] = {
                       r"\b(which|what) (companies|company|partners|organisations?|people|persons?)\b|"
                       r"\b(mitkä|mikä) (yritykset|yritys|kumppanit|organisaatio\w*|tahot|taho)\b", re.I),
     "size": re.compile(r"\b(how big|how large|size|pages|kuinka iso|kuinka suuri|koko\b|kokoinen|sivua)\b", re.I),
-    "address": re.compile(r"\b(address\w*|located|location|where is|where are|where can i (find|visit|send)|"
-                          r"osoite\w*|osoitteen\w*|sijai\w*|postit\w*)", re.I),
+    # "Missä toimisto on?": where something is (not "missä vaiheessa", at what stage; not where one may do a thing).
+    "address": re.compile(r"\b(address\w*|located|location|where is|where are|where('s| can i (find|visit|send))|"
+                          r"osoite\w*|osoitteen\w*|sijai\w*|postit\w*|"
+                          r"missä(?! vaihee)(?=.*\b(on|ovat|olette|ollaan)\b))", re.I),
 }
 # A version in another language than the page's: no fact says whether one exists.
 ASKS["translation"] = re.compile(

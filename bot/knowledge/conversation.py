@@ -26,7 +26,8 @@ _ABOUT_EVENTS = re.compile(
 
 @dataclass
 class Turn:
-    """kind: "answer" (decision says what), "choose" (ask which of options), "what_else" (offer options)."""
+    """kind: "answer" (decision says what), "choose" (ask which of options), "what_else" (offer options),
+    "all_said" (nothing more than facts[0] in the knowledge: say so, offer options)."""
 
     kind: str
     decision: Decision | None = None
@@ -103,6 +104,8 @@ def answer_turn(
         return Turn("answer", _fact_decision(retriever, resolution.fact_id, resolution.how), how=resolution.how)
     if resolution.kind in ("choose", "what_else"):
         return Turn(resolution.kind, options=resolution.options, how=resolution.how)
+    if resolution.kind == "all_said" and resolution.fact_id:
+        return Turn("all_said", options=resolution.options, how=resolution.how, facts=[resolution.fact_id])
 
     original = retriever.decide(text, intent, intent_confidence, context_topic)
     # Only the asked part: "we are preparing our plan for the next years, so I would like to know which

@@ -88,7 +88,8 @@ class ConversationState:
 @dataclass(frozen=True)
 class Resolution:
     """kind: "none" (not a follow-up), "fact" (fact_id is meant), "rewrite" (retrieve `question`, the
-    reference spelt out), "choose" (ambiguous: ask which of `options`), "what_else" (offer `options`)."""
+    reference spelt out), "choose" (ambiguous: ask which of `options`), "what_else" (offer `options`),
+    "all_said" (more about fact_id was asked, and the knowledge has nothing beyond it: say so, offer `options`)."""
 
     kind: str
     fact_id: str | None = None
@@ -191,15 +192,25 @@ def _replace_word(text: str, word: str, phrase: str) -> str:
     return re.sub(rf"(?<![\w]){re.escape(word)}(?![\w])", phrase, text, count=1, flags=re.IGNORECASE)
 
 
+def _siblings(knowledge: Knowledge, fact_id: str) -> set[str]:
+    """The other items of the lists the fact is an item of: after one priority, the other priorities."""
+    return {f for other in knowledge.facts.values() if fact_id in other.lists for f in other.lists} - {fact_id}
+
+
 def _follow_up_options(knowledge: Knowledge, state: ConversationState) -> tuple[str, ...]:
-    """What "tell me more" may mean after the last answer: what it listed, else its follow-ups."""
+    """What "tell me more" may mean after the last answer: what it listed, else the follow-ups of its topic
+    that say more about it (not the other items of a list it is one of: those are not more about it). Empty
+    when the knowledge has nothing beyond the last answer."""
     if not state.last_fact or state.last_fact not in knowledge.facts:
         return tuple(state.listed) or knowledge.menu
     fact = knowledge.facts[state.last_fact]
     if fact.lists:
         return fact.lists
-    same_topic = tuple(f for f in fact.follow_ups if knowledge.facts[f].topic == fact.topic)
-    return same_topic or fact.follow_ups or knowledge.menu
+    siblings = _siblings(knowledge, fact.id)
+    same_topic = tuple(f for f in fact.follow_ups if knowledge.facts[f].topic == fact.topic and f not in siblings)
+    if same_topic:
+        return same_topic
+    return () if siblings else fact.follow_ups or knowledge.menu
 
 
 def _what_else_options(knowledge: Knowledge, state: ConversationState) -> tuple[str, ...]:
@@ -235,6 +246,10 @@ def resolve(text: str, state: ConversationState, knowledge: Knowledge, lang: str
 
     if is_more_request(text):
         options = _follow_up_options(knowledge, state)
+        if not options and state.last_fact:
+            fact = knowledge.facts[state.last_fact]
+            offered = fact.follow_ups or knowledge.menu
+            return Resolution("all_said", fact_id=fact.id, options=offered, how="tell me more")
         if len(options) == 1:
             return Resolution("fact", fact_id=options[0], how="tell me more")
         return Resolution("choose", options=options, how="tell me more")

@@ -90,7 +90,7 @@ def fact_reply(index: KnowledgeIndex, fact_id: str, lang: str, not_named: list[s
     fact = index.facts[fact_id]
     source = _fact_source(index, fact)
     answer = _localised(fact.text, lang)
-    variables = {"answer": answer, "source": source.citation}
+    variables = {"answer": answer, "source": source.citation_in(lang)}
     response = "utter_answer"
     if not_named:
         response = "utter_not_named"
@@ -152,7 +152,7 @@ def reply_for(decision: Decision, index: KnowledgeIndex, lang: str) -> Reply:
     source = index.knowledge.sources[passage.source]
     return Reply(
         response="utter_passage",
-        variables={"answer": passage.text, "source": source.citation},
+        variables={"answer": passage.text, "source": source.citation_in(lang)},
         buttons=link_buttons(index, source, passage.text) + menu_buttons(index, lang),
         source_id=source.id,
         answered=True,

@@ -46,11 +46,31 @@ class Source:
     # The published page's own address, linked under the answers that cite it; empty until known.
     url: str = ""
     documents: tuple[Document, ...] = ()
+    # The title in other languages, only where the source itself gives one (checked against its text).
+    titles: tuple[tuple[str, str], ...] = ()  # (language, title) pairs: a frozen dataclass stays hashable
 
     @property
     def citation(self) -> str:
         """How an answer cites this source: title (publisher, date)."""
         return f"{self.title} ({self.publisher}, {self.updated})"
+
+    def citation_in(self, lang: str) -> str:
+        """The citation under an answer in `lang`: the title in that language where the source gives one;
+        otherwise the page's own title, said to be in the page's language (never a title made up here)."""
+        title = dict(self.titles).get(lang) or (self.title if lang == self.lang else "")
+        if title:
+            return f"{title} ({self.publisher}, {self.updated})"
+        note = FOREIGN_TITLE.get(lang, {}).get(self.lang)
+        if note is None:
+            return self.citation
+        return note.format(title=self.title, publisher=self.publisher, updated=self.updated)
+
+
+# A source's title cited under an answer in another language: (answer's language -> source's language -> form).
+FOREIGN_TITLE = {
+    "fi": {"en": "sivu »{title}« (englanninkielinen otsikko; {publisher}, {updated})"},
+    "en": {"fi": "the page “{title}” (title in Finnish; {publisher}, {updated})"},
+}
 
 
 @dataclass(frozen=True)
@@ -157,6 +177,15 @@ def _documents(source_id: str, entries: Any, text: str) -> tuple[Document, ...]:
     return tuple(documents)
 
 
+def _titles(source_id: str, value: Any) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
+                                              for k, v in value.items()):
+        raise KnowledgeError(f"source {source_id}: `titles` maps a language to the title the source gives in it")
+    return tuple(value.items())
+
+
 def load_sources(root: Path) -> tuple[dict[str, Source], list[Path]]:
     meta_path = root / "sources.yml"
     meta = _read_yaml(meta_path)
@@ -182,11 +211,15 @@ def load_sources(root: Path) -> tuple[dict[str, Source], list[Path]]:
             not_content=tuple(entry.get("not_content") or ()),
             url=_web_address(f"source {entry['id']}", entry.get("url")),
             documents=_documents(entry["id"], entry.get("documents"), text),
+            titles=_titles(entry["id"], entry.get("titles")),
         )
         # The metadata the bot cites is itself a claim about the source, so it is checked too.
         for label in ("title", "updated", "publisher"):
             if fold(entry[label]) not in fold(text):
                 raise KnowledgeError(f"source {source.id}: {label} {entry[label]!r} is not in {path.name}")
+        for lang, title in source.titles:
+            if fold(title) not in fold(text):
+                raise KnowledgeError(f"source {source.id}: the {lang} title {title!r} is not in {path.name}")
         known = {d.id for other in sources.values() for d in other.documents}
         for document in source.documents:
             if document.id in known:

@@ -27,6 +27,7 @@ from bot.web.keys import (
     OUTBOX_WAKE,
     PASSWORD_CHECKS,
     REVOCATIONS,
+    ROUTES,
     SETTINGS,
     SIGN_IN_LIMITS,
     STORE,
@@ -35,6 +36,7 @@ from bot.web.password_checks import PasswordChecks
 from bot.web.passwords import ManagerAccount
 from bot.web.privacy_requests import setup_privacy_requests
 from bot.web.review import setup_review
+from bot.web.route_status import RouteStatus
 from bot.web.secret_key import load_secret_key
 from bot.web.security_headers import security_headers
 from bot.web.sessions import Revocations, setup_sessions
@@ -105,6 +107,7 @@ def create_app(settings: WebSettings | None = None, handoff_settings: HandoffSet
     app[STORE] = HandoffStore(handoff_settings.database_url)
     app[HEALTH] = DatabaseHealth(app[STORE])
     app[OUTBOX_WAKE] = asyncio.Event()
+    app[ROUTES] = RouteStatus.of(handoff_settings)
     app[ACCOUNT] = _account(settings)
     app[REVOCATIONS] = Revocations()
     app[SIGN_IN_LIMITS] = SignInLimits(settings)

@@ -22,7 +22,8 @@ from bot.handoff.store import HandoffStore, upgrade
 from bot.handoff.thread_senders import build_message_senders
 from bot.privacy.records import PrivacyStoreUnavailable
 from bot.privacy.retention import purge
-from bot.web.keys import HANDOFF_SETTINGS, OUTBOX_WAKE, SETTINGS, STORE
+from bot.web.keys import HANDOFF_SETTINGS, OUTBOX_WAKE, ROUTES, SETTINGS, STORE
+from bot.web.route_status import RouteStatus, watch_routes
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ async def run_background(
     *,
     migrated: bool,
     wake: asyncio.Event | None = None,
+    routes: RouteStatus | None = None,
 ) -> None:
     # Until the schema is there, the outbox and the purge would only fail; retry at the outbox's pace.
     while not migrated:
@@ -90,6 +92,7 @@ async def run_background(
                 wake=wake,
             ),
             purge_daily(handoff, purge_interval, stop),
+            *([watch_routes(routes, handoff, stop)] if routes is not None else []),
         )
 
 
@@ -109,6 +112,7 @@ async def background_tasks(app: web.Application) -> AsyncIterator[None]:
             stop,
             migrated=migrated,
             wake=app[OUTBOX_WAKE],
+            routes=app[ROUTES],
         ),
         name="ris3-backoffice-background",
     )

@@ -10,9 +10,10 @@ from aiohttp import web
 from bot.handoff.models import TICKET_STATUSES
 from bot.handoff.reference import normalise_reference
 from bot.handoff.store import TicketNotFound
+from bot.handoff.thread_senders import email_available
 from bot.web.auth import USER_KEY
 from bot.web.errors import error_response
-from bot.web.keys import STORE
+from bot.web.keys import HANDOFF_SETTINGS, ROUTES, STORE
 from bot.web.replies import close_ticket
 from bot.web.sessions import csrf_token
 from bot.web.templates import render
@@ -55,7 +56,7 @@ async def ticket_list(request: web.Request) -> web.StreamResponse:
     tickets = await asyncio.to_thread(request.app[STORE].list, status)
     # Newest first: the manager works from what just came in.
     tickets.sort(key=lambda ticket: ticket.created_at, reverse=True)
-    context = await _context(request, status=status, labels=STATUS_LABELS, tickets=tickets)
+    context = await _context(request, status=status, labels=STATUS_LABELS, tickets=tickets, routes=request.app[ROUTES])
     return render("inbox.html", context)
 
 
@@ -71,6 +72,7 @@ async def ticket_page(request: web.Request) -> web.StreamResponse:
         actions=ACTIONS.get(ticket.status, []),
         routes=ROUTE_LABELS,
         deliveries=DELIVERY_LABELS,
+        user_email=email_available(request.app[HANDOFF_SETTINGS]),
     )
     return render("ticket.html", context)
 

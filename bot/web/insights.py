@@ -82,17 +82,26 @@ def _zone(request: web.Request) -> tzinfo:
         return timezone.utc
 
 
+# Conversations cannot predate the bot nor lie centuries ahead; bounding the dates keeps a period's day
+# arithmetic and its conversion to time stamps inside what datetime can hold (year 1 and 9999 overflow).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
 def _day(value: str, name: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise BadPeriod(f"{name} must be a date written YYYY-MM-DD") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise BadPeriod(f"{name} must be a date between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}")
+    return day
 
 
 def read_query(query: Any, today: date) -> tuple[date, date, str | None, str | None]:
     """(first day, last day, channel, language) from the query string; raises BadPeriod."""
     last = _day(query["to"], "to") if query.get("to") else today
-    first = _day(query["from"], "from") if query.get("from") else last - timedelta(days=DEFAULT_DAYS - 1)
+    default_first = max(last - timedelta(days=DEFAULT_DAYS - 1), FIRST_DAY)
+    first = _day(query["from"], "from") if query.get("from") else default_first
     if first > last:
         raise BadPeriod("from must not be after to")
     if (last - first).days + 1 > MAX_DAYS:

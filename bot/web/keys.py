@@ -12,6 +12,7 @@ from bot.web.config import WebSettings
 from bot.web.database_health import DatabaseHealth
 from bot.web.password_checks import PasswordChecks
 from bot.web.passwords import ManagerAccount
+from bot.web.route_status import RouteStatus
 from bot.web.sessions import Revocations
 from bot.web.sign_in_limits import SignInLimits
 
@@ -25,3 +26,5 @@ PASSWORD_CHECKS = web.AppKey("password_checks", PasswordChecks)
 HEALTH = web.AppKey("health", DatabaseHealth)
 # Set when a reply or a closing is stored: the outbox delivers it at once instead of at its next round.
 OUTBOX_WAKE = web.AppKey("outbox_wake", asyncio.Event)
+# The handoff's notification routes as last tried (bot/web/route_status.py), for the inbox.
+ROUTES = web.AppKey("routes", RouteStatus)

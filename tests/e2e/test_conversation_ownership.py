@@ -59,7 +59,7 @@ async def test_a_rest_client_cannot_reach_a_website_conversation(bot_stack: BotP
         await chat.say(NAME, session_id)
         await chat.say(EMAIL, session_id)
         await chat.say("When is the next funding call?", session_id)
-        summary = await chat.say("/affirm", session_id)  # consent
+        summary = await chat.say("yes", session_id)  # consent (typed: "/affirm" is a payload only from a button)
         assert NAME in summary and EMAIL in summary
     finally:
         await chat.close()

@@ -65,6 +65,23 @@ def test_transcript_from_rasa_events() -> None:
     ]
 
 
+def test_transcript_shows_the_buttons_the_user_pressed_by_their_titles() -> None:
+    """Issue 25 item 2: "Yes"/"Kyllä" where the user pressed it, not "/affirm"; typed text as typed."""
+    yes_no = [{"title": "Kyllä", "payload": "/affirm"}, {"title": "Ei", "payload": "/deny"}]
+    fact = [{"title": "Painopisteet", "payload": '/answer_fact{"fact_id":"priorities_all"}'}]
+    events: list[dict[str, Any]] = [
+        {"event": "bot", "text": "Valitse aihe:", "timestamp": 1.0, "data": {"buttons": fact}},
+        {"event": "user", "text": '/answer_fact{"fact_id":"priorities_all"}', "timestamp": 2.0},
+        {"event": "bot", "text": "Saanko tallentaa…?", "timestamp": 3.0, "data": {"buttons": yes_no}},
+        {"event": "user", "text": "/affirm", "timestamp": 4.0},
+        {"event": "user", "text": "\u2060/restart", "timestamp": 5.0},  # typed, marked as words by the channel
+        {"event": "user", "text": "/deny", "timestamp": 6.0},
+        {"event": "user", "text": "/help", "timestamp": 7.0},  # no button of ours had it: kept as it came
+    ]
+    said = [e["text"] for e in transcript_from_events(events) if e["sender"] == "user"]
+    assert said == ["Painopisteet", "Kyllä", "/restart", "Ei", "/help"]
+
+
 def test_transcript_times_become_utc_iso() -> None:
     entries: list[dict[str, Any]] = [
         {"sender": "user", "text": "a", "time": "2026-01-01T12:00:00+02:00"},

@@ -50,18 +50,35 @@ def test_when_to_expect_the_reply(moment: str, en: str, fi: str) -> None:
 
 def test_the_whole_sentence_in_both_languages() -> None:
     friday_evening = datetime(2026, 3, 6, 17, 30, tzinfo=HELSINKI)
-    english = reply_expectation(SETTINGS, friday_evening, "en", "maija@yritys.fi", True)
+    mail = HandoffSettings(_env_file=None, smtp_host="127.0.0.1", smtp_from="bot@example.fi",  # type: ignore[call-arg]
+                           manager_email="pm@example.fi")
+    english = reply_expectation(mail, friday_evening, "en", "maija@yritys.fi", True)
     assert _sentence("en", english) == (
         "The project manager has been notified. His reply will appear in this chat and by e-mail to "
         "maija@yritys.fi; expect it on Monday. You can go on asking, or add something to your request."
     )
-    finnish = reply_expectation(SETTINGS, friday_evening, "fi", "+358 40 123 4567", True)
+    finnish = reply_expectation(mail, friday_evening, "fi", "+358 40 123 4567", True)
     assert _sentence("fi", finnish) == (
         "Projektipäällikölle on ilmoitettu. Hänen vastauksensa tulee tähän keskusteluun; odota sitä maanantaina. "
         "Voit jatkaa kysymistä tai lisätä pyyntöösi jotain."
     )
-    # Without a mail server there is no e-mail copy, so none is promised.
-    assert reply_expectation(SETTINGS, friday_evening, "en", "maija@yritys.fi", False)["email_note"] == ""
+    # Without a mail server there is no e-mail copy, so none is promised: the user is told none comes.
+    assert reply_expectation(SETTINGS, friday_evening, "en", "maija@yritys.fi", False)["email_note"] == (
+        " (not by e-mail: this service sends none)"
+    )
+    assert reply_expectation(SETTINGS, friday_evening, "en", "+358 40 123 4567", False)["email_note"] == ""
+
+
+def test_without_a_notification_route_the_request_is_said_to_wait_in_the_inbox() -> None:
+    """Issue 25 item 1: on an install with no mail server, Telegram or webhook nobody is notified."""
+    friday_evening = datetime(2026, 3, 6, 17, 30, tzinfo=HELSINKI)
+    assert SETTINGS.enabled_channels() == []
+    english = _sentence("en", reply_expectation(SETTINGS, friday_evening, "en", "maija@yritys.fi", False))
+    assert english.startswith("Your request waits in the project manager's inbox until he opens it. His reply will "
+                              "appear in this chat (not by e-mail: this service sends none); expect it on Monday.")
+    assert "notified" not in english
+    finnish = _sentence("fi", reply_expectation(SETTINGS, friday_evening, "fi", "+358 40 123 4567", False))
+    assert finnish.startswith("Pyyntösi odottaa projektipäällikön saapuneissa") and "ilmoitettu" not in finnish
 
 
 def test_far_holidays_give_a_date_and_bad_hours_say_what_is_expected() -> None:

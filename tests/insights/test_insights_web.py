@@ -147,6 +147,11 @@ async def test_a_session_reads_the_api_and_a_csv_like_the_page(
         (f"{PERIOD}&channel=email", "channel must be one of web, telegram, rest"),
         (f"{PERIOD}&language=sv", "language must be one of en, fi"),
         (f"{PERIOD}&table=tickets", "table must be one of summary, daily, hours, facts, helpfulness"),
+        # The edges of the calendar: a day after 9999-12-31 or 30 days before 0001-01-30 cannot be computed.
+        ("to=9999-12-31", "to must be a date between 2000-01-01 and 2999-12-31"),
+        ("from=0001-01-01&to=2026-03-01", "from must be a date between 2000-01-01 and 2999-12-31"),
+        ("to=0001-01-05", "to must be a date between 2000-01-01 and 2999-12-31"),
+        ("to=9999-12-31&table=daily", "to must be a date between 2000-01-01 and 2999-12-31"),
     ],
 )
 async def test_a_wrong_query_says_what_is_wrong(

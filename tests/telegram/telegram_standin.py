@@ -163,6 +163,14 @@ class FakeBotApi:
                     }
         if call.method == "sendMessage":
             return self._send_message(call.body)
+        if call.method == "editMessageReplyMarkup":
+            markup = call.body.get("reply_markup")
+            ok = call.body.get("chat_id") is not None and isinstance(call.body.get("message_id"), int) and (
+                markup is None or isinstance(markup.get("inline_keyboard"), list))
+            return (200, {"ok": True, "result": True}) if ok else _bad("message to edit not found")
+        if call.method == "sendChatAction":
+            ok = call.body.get("chat_id") is not None and call.body.get("action") == "typing"
+            return (200, {"ok": True, "result": True}) if ok else _bad("wrong chat action")
         if call.method == "answerCallbackQuery":
             ok = isinstance(call.body.get("callback_query_id"), str)
             return (200, {"ok": True, "result": True}) if ok else _bad("query id is empty")

@@ -55,8 +55,9 @@ def test_in_a_group_the_bot_links_to_a_private_chat_and_no_form_starts(
     dispatcher = CollectingDispatcher()
     events = action().run(dispatcher, tracker(chat_type, language), domain)
     (message,) = dispatcher.messages
-    link = f"https://t.me/{BOT_USERNAME}?start=handoff_{language}"
-    assert message["response"] == "utter_handoff_private_chat" and message["link"] == link
+    # The link names the group, so that the private form can offer the question asked there (issue 25 item 13).
+    link = f"https://t.me/{BOT_USERNAME}?start=handoff_{language}_g1001234"
+    assert message["response"] == "utter_handoff_private_chat" and "link" not in message
     assert message["buttons"] == [{"title": {"en": "Open a private chat", "fi": "Avaa yksityinen keskustelu"}[language],
                                    "url": link, "type": "web_url"}]
     assert "+358 44 747 8512" in message["contact"]
@@ -86,7 +87,7 @@ def test_outside_groups_the_form_opens_as_before(chat_type: str | None, domain: 
 def test_helpers_read_only_the_telegram_metadata() -> None:
     assert in_group_chat(tracker("supergroup")) and not in_group_chat(tracker("private"))
     assert not in_group_chat(tracker(None))
-    assert private_chat_link(tracker("private", "fi"), "fi") == f"https://t.me/{BOT_USERNAME}?start=handoff_fi"
+    assert private_chat_link(tracker("private", "fi"), "fi") == f"https://t.me/{BOT_USERNAME}?start=handoff_fi_g1001234"
 
 
 def test_the_private_chat_responses_exist_in_both_languages(domain: dict[str, Any]) -> None:
@@ -97,4 +98,5 @@ def test_the_private_chat_responses_exist_in_both_languages(domain: dict[str, An
         assert len(finnish) == len(english) == 1, name
         assert finnish[0]["condition"] == [{"type": "slot", "name": "language", "value": "fi"}]
         if name == "utter_handoff_private_chat":
-            assert all("{link}" in v["text"] for v in variations)
+            # The button carries the link: the text neither repeats it nor runs on into the contact.
+            assert all("{link}" not in v["text"] and v["text"].endswith(". {contact}") for v in variations)

@@ -71,12 +71,13 @@ def tickets_named(stack: TelegramStack, name: str) -> list[object]:
 # --- 1. no handoff form in a group -------------------------------------------------------------------
 def test_asking_for_a_person_in_a_group_gives_a_link_to_a_private_chat(stack: TelegramStack) -> None:
     group, maija, other = new_group_chat(), new_private_chat(), new_private_chat()
-    sent = say(stack, group, f"@{BOT_USERNAME} haluan puhua ihmisen kanssa", LINK, user_id=maija,
+    sent = say(stack, group, f"@{BOT_USERNAME} haluan puhua ihmisen kanssa", "yksityinen keskustelu", user_id=maija,
                language_code="fi")
     reply = texts(sent)
-    assert f"{LINK}_fi" in reply and "yksityinen keskustelu" in reply.lower()
+    # The button carries the link (with the group, for the question asked here); the text says where to press.
+    assert LINK not in reply and "yksityinen keskustelu" in reply.lower() and "painikkeesta" in reply
     assert "nimesi" not in reply.lower()  # no question for a name in the group
-    assert {"text": "Avaa yksityinen keskustelu", "url": f"{LINK}_fi"} in sent[-1].buttons
+    assert {"text": "Avaa yksityinen keskustelu", "url": f"{LINK}_fi_g{-group}"} in sent[-1].buttons
     # Another member's "Kyllä" to the bot, and the first member's name, are no answers to any form.
     say(stack, group, "Kyllä", user_id=other, language_code="fi", reply_to=bot_message(sent[-1]))
     later = texts(say(stack, group, f"@{BOT_USERNAME} Maija Meikäläinen", user_id=maija, language_code="fi"))
@@ -92,8 +93,8 @@ def test_an_offer_of_a_person_in_a_group_is_the_link_too(stack: TelegramStack) -
     group = new_group_chat()
     say(stack, group, f"@{BOT_USERNAME} what are the priorities?", "logistics", user_id=new_private_chat())
     member = new_private_chat()
-    sent = say(stack, group, f"@{BOT_USERNAME} that didn't help", LINK, user_id=member)
-    assert f"{LINK}_en" in texts(sent)
+    sent = say(stack, group, f"@{BOT_USERNAME} that didn't help", "private chat", user_id=member)
+    assert {"text": "Open a private chat", "url": f"{LINK}_en_g{-group}"} in sent[-1].buttons
     assert not [b for b in sent[-1].buttons if b.get("callback_data") in ("/affirm", "/deny")]  # no yes/no
 
 

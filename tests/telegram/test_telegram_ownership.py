@@ -36,7 +36,7 @@ def test_a_rest_client_cannot_reach_a_telegram_conversation(telegram_stack: Tele
     say(telegram_stack, chat, EMAIL, "ask")
     summary = say(telegram_stack, chat, "When is the next funding call?", "erased after")
     assert "erased after" in summary
-    summary = say(telegram_stack, chat, "/affirm", NAME)
+    summary = say(telegram_stack, chat, "yes", NAME)  # typed: "/affirm" would be words (issue 25 item 11)
     assert EMAIL in summary
 
     for sender in (str(chat), f"telegram:{chat}", "default"):

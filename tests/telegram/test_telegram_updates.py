@@ -21,12 +21,14 @@ from bot.channels.telegram_updates import (
     chat_id_of,
     chat_of_conversation,
     inline_keyboard,
+    keyboard_after_press,
     read_update,
     secret_matches,
     split_text,
     strip_mention,
     utf16_len,
 )
+from bot.user_text import without_mark
 from tests.telegram.telegram_standin import (
     BOT_ID,
     BOT_USERNAME,
@@ -110,12 +112,12 @@ def test_start_and_restart_seed_the_language_from_telegram() -> None:
 
 def test_payload_typed_as_text_is_not_taken_for_a_command() -> None:
     incoming = read(message_update(PRIVATE, '/answer_fact{"fact_id":"priorities_all"}'))
-    assert incoming is not None and incoming.text == '/answer_fact{"fact_id":"priorities_all"}'
-    assert incoming.command is None
+    assert incoming is not None and without_mark(incoming.text) == '/answer_fact{"fact_id":"priorities_all"}'
+    assert incoming.command is None and not incoming.text.startswith("/")  # words, not a payload
 
 
 def test_unknown_command_goes_to_rasa_in_private_but_not_in_a_group() -> None:
-    assert read(message_update(PRIVATE, "/settings")).text == "/settings"  # type: ignore[union-attr]
+    assert without_mark(read(message_update(PRIVATE, "/settings")).text) == "/settings"  # type: ignore[union-attr]
     assert read(message_update(GROUP, "/settings")) is None
     assert read(message_update(GROUP, f"/settings@{BOT_USERNAME}")) is not None
 
@@ -246,7 +248,9 @@ def test_start_handoff_in_a_group_only_greets() -> None:
 )
 def test_a_forwarded_command_is_text(forward: dict) -> None:
     incoming = read(message_update(PRIVATE, "/start", extra=forward))
-    assert incoming is not None and incoming.command is None and incoming.text == "/start"
+    assert incoming is not None and incoming.command is None
+    # Text for the NLU, not Rasa's "/intent" (issue 25 item 11): the same words, marked as typed.
+    assert not incoming.text.startswith("/") and without_mark(incoming.text) == "/start"
     assert incoming.seed_language is None
     # In a group it is neither a command nor addressed to the bot.
     assert read(message_update(GROUP, "/start", extra=forward)) is None
@@ -454,3 +458,56 @@ def test_link_buttons_telegram_cannot_open_are_left_out() -> None:
         {"title": "Page", "url": "https://example.fi/ris3"},
     ]
     assert inline_keyboard(buttons, payloads) == {"inline_keyboard": [[{"text": "Page", "url": "https://example.fi/ris3"}]]}
+
+
+# --- typed text is never a payload (issue 25 item 11) ---------------------------------------------
+@pytest.mark.parametrize("text", ["/restart", "/ask_human", '/answer_fact{"fact_id":"contact_pm"}', "/affirm"])
+def test_typed_text_that_begins_with_a_slash_reaches_rasa_as_text(text: str) -> None:
+    forwarded = {"forward_from": user(999), "forward_date": 1732730000}
+    updates = [
+        message_update(PRIVATE, text, extra=forwarded),  # a forwarded command
+        message_update(GROUP, f"@{BOT_USERNAME} {text}"),  # after the mention in a group
+    ]
+    if "{" in text:  # not a command's shape: as a reply to the bot, the words (/restart there is a command)
+        updates.append(message_update(GROUP, text, extra={"reply_to_message": bot_reply_message(GROUP)}))
+    if text in ("/affirm", "/ask_human"):  # typed in a private chat: no command of ours, so the words
+        updates.append(message_update(PRIVATE, text))
+    for update in updates:
+        incoming = read(update)
+        assert incoming is not None, update
+        assert not incoming.text.strip().startswith("/"), incoming.text
+        assert without_mark(incoming.text) == text
+
+
+def test_only_our_buttons_callback_data_is_a_payload() -> None:
+    ours = read(callback('/answer_fact{"fact_id":"contact_pm"}'))
+    assert ours is not None and ours.text == '/answer_fact{"fact_id":"contact_pm"}'
+    assert read(callback("/affirm")).text == "/affirm"  # type: ignore[union-attr]
+    forged = read(callback("/restart"))
+    assert forged is not None and without_mark(forged.text) == "/restart" and not forged.text.startswith("/")
+
+
+# --- a pressed keyboard (issue 25 item 15) and a link from a group (item 13) ---------------------------------
+def test_a_pressed_keyboard_loses_its_buttons_in_private_and_the_pressed_one_in_a_group() -> None:
+    markup = {"inline_keyboard": [[{"text": "A", "callback_data": "/a"}], [{"text": "B", "callback_data": "/b"}],
+                                  [{"text": "Page", "url": "https://example.fi"}]]}
+    assert keyboard_after_press(markup, "/a", in_group=False) == {
+        "inline_keyboard": [[{"text": "Page", "url": "https://example.fi"}]]}
+    assert keyboard_after_press(markup, "/a", in_group=True) == {
+        "inline_keyboard": [[{"text": "B", "callback_data": "/b"}], [{"text": "Page", "url": "https://example.fi"}]]}
+    assert keyboard_after_press(markup, "/gone", in_group=True) is None  # nothing to change
+    assert keyboard_after_press(None, "/a", in_group=False) is None
+
+
+def test_a_link_from_a_group_names_the_group_and_its_language() -> None:
+    incoming = read(message_update(PRIVATE, "/start handoff_fi_g1001987654321", language_code="en"))
+    assert incoming is not None and incoming.text == ASK_HUMAN and incoming.start_language == "fi"
+    assert incoming.from_group == -1001987654321
+    plain = read(message_update(PRIVATE, "/start handoff_en"))
+    assert plain is not None and plain.from_group is None
+
+
+def test_a_press_carries_who_pressed_and_the_pressed_message() -> None:
+    press = callback("/affirm", GROUP)
+    incoming = read(press)
+    assert incoming is not None and incoming.first_name == "A" and incoming.pressed_message_id == 5

@@ -94,7 +94,8 @@ def test_start_greets_in_the_users_telegram_language_with_topic_buttons(stack: T
 
 def test_help_and_restart_commands(stack: TelegramStack) -> None:
     chat = new_private_chat()
-    assert ask(stack, chat, "/help", "I answer questions", language_code="fi").buttons  # no /start: English
+    # A first message that does not tell its language (a command) is answered in the Telegram app's language.
+    assert ask(stack, chat, "/help", "Vastaan kysymyksiin", language_code="fi").buttons
     # /restart starts the conversation anew, in the user's Telegram language, and greets.
     assert ask(stack, chat, "/restart", "Hei!", language_code="fi").buttons
     assert ask(stack, chat, f"/help@{BOT_USERNAME}", "Vastaan kysymyksiin").buttons

@@ -228,3 +228,40 @@ def test_in_a_telegram_group_a_second_miss_gives_the_contact_without_an_offer(
     (reply,) = dispatcher.messages
     assert reply["response"] == "utter_dont_know"
     assert not any(e.get("name") == "handoff_offered" for e in events)
+
+
+# --- issue 25 item 9: "the second one" refers to the last list the user saw as a list ------------------------
+def _listed_after(events: list[dict[str, Any]]) -> list[str]:
+    return next(e["value"] for e in events if e["event"] == "slot" and e["name"] == "listed")
+
+
+def test_after_pressing_an_item_of_a_list_an_ordinal_still_means_that_list(
+    actions: ModuleType, domain: dict[str, Any]
+) -> None:
+    listed = ["priority_logistics", "priority_renewables", "priority_digital"]
+    press = button_tracker("priority_logistics")
+    press.slots.update(last_fact="priorities_all", listed=listed)
+    events = actions.ActionAnswer().run(CollectingDispatcher(), press, domain)
+    # The answer's buttons are the two other priorities; the list the user saw is the three.
+    assert _listed_after(events) == listed
+    second = make_tracker("the second one", "follow_up")
+    second.slots.update(last_fact="priority_logistics", listed=listed)
+    dispatcher = CollectingDispatcher()
+    actions.ActionAnswer().run(dispatcher, second, domain)
+    assert "renewable materials and energy" in dispatcher.messages[0]["answer"].casefold()
+    # A fact that is no item of the list seen before: its own buttons are what "the second one" means then.
+    elsewhere = button_tracker("contact_project_manager")
+    elsewhere.slots.update(last_fact="priority_logistics", listed=listed)
+    assert _listed_after(actions.ActionAnswer().run(CollectingDispatcher(), elsewhere, domain)) != listed
+
+
+def test_tell_me_more_after_one_priority_says_that_is_all_the_page_says(
+    actions: ModuleType, domain: dict[str, Any]
+) -> None:
+    more = make_tracker("tell me more", "follow_up")
+    more.slots.update(last_fact="priority_logistics", listed=["priority_logistics", "priority_renewables"])
+    dispatcher = CollectingDispatcher()
+    actions.ActionAnswer().run(dispatcher, more, domain)
+    (message,) = dispatcher.messages
+    assert message["response"] == "utter_all_said" and message["subject"] == "smart and green logistics"
+    assert_fills_domain(message, domain)

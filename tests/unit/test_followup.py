@@ -139,3 +139,13 @@ def test_what_else_offers_other_topics(knowledge: Knowledge) -> None:
 def test_without_a_previous_answer_a_pronoun_is_left_alone(knowledge: Knowledge) -> None:
     assert resolve("who funded it?", ConversationState(), knowledge, "en").kind == "none"
     assert resolve("What are the priorities?", AFTER_PRIORITIES, knowledge, "en").kind == "none"
+
+
+# Issue 25 item 9: "tell me more" after one priority repeated its one-line fact; the other priorities are not
+# more about it. The knowledge has nothing beyond the line: that is said, and its follow-ups are offered.
+@pytest.mark.parametrize("lang", ["en", "fi"])
+def test_tell_me_more_after_an_item_of_a_list_says_that_is_all(knowledge: Knowledge, lang: str) -> None:
+    more = "tell me more" if lang == "en" else "kerro lisää"
+    resolution = resolve(more, ConversationState("priority_logistics", PRIORITIES[1:]), knowledge, lang)
+    assert resolution.kind == "all_said" and resolution.fact_id == "priority_logistics"
+    assert resolution.options == knowledge.facts["priority_logistics"].follow_ups

@@ -219,3 +219,107 @@ def test_contact_validation_in_the_form(handoff: Any, domain: dict[str, Any], va
     result = handoff.ValidateHandoffForm().validate_handoff_contact(value, dispatcher, tracker(), domain)
     assert (result["handoff_contact"] is not None) == ok
     assert bool(dispatcher.messages) != ok
+
+
+# --- issue 25: what the form expects, payloads as values, an old "Yes" -------------------------------------------
+def form_tracker(said: str, intent: str, requested: str, events: list[dict] | None = None, **slots: Any) -> Tracker:
+    t = tracker(said=said, intent=intent, requested_slot=requested, **slots)
+    t.active_loop = {"name": "handoff_form"}
+    if events is not None:
+        t.events = events
+    return t
+
+
+@pytest.mark.parametrize(("language", "slot"), [("en", "handoff_consent"), ("fi", "handoff_confirm")])
+def test_other_text_at_a_yes_or_no_step_gets_the_forms_own_prompt(
+    handoff: Any, domain: dict[str, Any], language: str, slot: str
+) -> None:
+    form = handoff.ValidateHandoffForm()
+    dispatcher = CollectingDispatcher()
+    t = form_tracker("what does that mean?", "out_of_scope", slot, language=language)
+    assert asyncio.run(getattr(form, f"extract_{slot}")(dispatcher, t, domain)) == {slot: None}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_expect_yes_no"]
+    # A yes, a no or a cancel are the step's own answers: left to the slot's mapping and the cancel rule.
+    for intent in ("affirm", "deny", "cancel"):
+        quiet = CollectingDispatcher()
+        assert asyncio.run(getattr(form, f"extract_{slot}")(quiet, form_tracker("x", intent, slot), domain)) == {}
+        assert quiet.messages == []
+    # Another step's question is not this one's business.
+    other_step = form_tracker("x", "greet", "handoff_name")
+    assert asyncio.run(form.extract_handoff_consent(dispatcher, other_step, domain)) == {}
+
+
+@pytest.mark.parametrize("payload", ["/affirm", "/deny", '/answer_fact{"fact_id":"contact_pm"}'])
+def test_a_buttons_payload_is_never_a_form_value(handoff: Any, domain: dict[str, Any], payload: str) -> None:
+    form = handoff.ValidateHandoffForm()
+    for slot, response in (("handoff_name", "utter_invalid_name"), ("handoff_contact", "utter_invalid_contact")):
+        dispatcher = CollectingDispatcher()
+        t = form_tracker(payload, "affirm", slot)
+        assert getattr(form, f"validate_{slot}")(payload, dispatcher, t, domain) == {slot: None}
+        assert [m["response"] for m in dispatcher.messages] == [response]
+    if payload != "/affirm":  # "/affirm" there keeps the offered draft
+        dispatcher = CollectingDispatcher()
+        t = form_tracker(payload, "deny", "handoff_question")
+        assert form.validate_handoff_question(payload, dispatcher, t, domain) == {"handoff_question": None}
+
+
+def test_submitting_says_the_phone_number_not_the_meeting_rule(
+    handoff: Any, domain: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Store:
+        def create_ticket(self, draft: Any, channels: Any) -> Any:
+            return type("T", (), {"reference": "RIS3-TEST", "contact": draft.contact})()
+
+    monkeypatch.setattr(handoff, "_get_store", Store)
+    monkeypatch.setattr(handoff, "_deliver_now", lambda store: asyncio.sleep(0))
+    messages, _ = submit(handoff, domain, tracker(**FILLED))
+    done = messages[0]
+    assert done["response"] == "utter_handoff_done" and "+358 44 747 8512" in done["contact"]
+    assert "appointment" not in done["contact"]
+
+
+def test_an_old_yes_after_the_request_was_sent_says_so(handoff: Any, domain: dict[str, Any]) -> None:
+    yes_no = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+    history = [
+        {"event": "bot", "text": "Shall I send this?", "data": {"buttons": yes_no}},
+        {"event": "user", "text": "/affirm"},
+        {"event": "slot", "name": "handoff_reference", "value": "RIS3-AB12"},
+        {"event": "bot", "text": "Thank you!", "data": {"buttons": [{"title": "Add", "payload": "/add_to_request"}]}},
+        {"event": "user", "text": "/affirm"},
+    ]
+    action = handoff.ActionYesNoAlone()
+    dispatcher = CollectingDispatcher()
+    t = tracker(said="/affirm", handoff_reference="RIS3-AB12")
+    t.events = history
+    action.run(dispatcher, t, domain)
+    assert [(m["response"], m.get("reference")) for m in dispatcher.messages] == [
+        ("utter_handoff_already_sent", "RIS3-AB12")]
+    # A typed "yes", or a yes to a later yes-or-no question, is not about the sent request.
+    for said, events in (("yes", history), ("/affirm", [*history[:-1], history[0], history[-1]])):
+        dispatcher = CollectingDispatcher()
+        t = tracker(said=said, handoff_reference="RIS3-AB12")
+        t.events = events
+        action.run(dispatcher, t, domain)
+        assert [m["response"] for m in dispatcher.messages] == ["utter_anything_else"]
+
+
+def test_the_question_carried_from_a_telegram_group_is_offered(handoff: Any, domain: dict[str, Any]) -> None:
+    """Issue 25 item 13: "/start handoff_en_g<group>" carries the member's question asked in the group."""
+    carried = "How can my company apply for funding?"
+    t = tracker(said="aino@example.fi", intent="out_of_scope")
+    t.events = [
+        {"event": "user", "text": "/ask_human", "parse_data": {"intent": {"name": "ask_human"}},
+         "metadata": {"telegram": {"chat_type": "private", "group_question": carried}}},
+        {"event": "action", "name": "action_human"},
+        {"event": "user", "text": "Aino Esimerkki", "parse_data": {"intent": {"name": "out_of_scope"}}},
+    ]
+    dispatcher = CollectingDispatcher()
+    events = handoff.ActionAskHandoffQuestion().run(dispatcher, t, domain)
+    assert dispatcher.messages[0]["response"] == "utter_handoff_question_draft"
+    assert dispatcher.messages[0]["draft"] == carried and slot_values(events) == {"handoff_question_draft": carried}
+    # A question asked in this conversation itself comes first.
+    t.events = [{"event": "user", "text": "Who funds it?", "parse_data": {"intent": {"name": "ask_project"}}},
+                *t.events]
+    dispatcher = CollectingDispatcher()
+    handoff.ActionAskHandoffQuestion().run(dispatcher, t, domain)
+    assert dispatcher.messages[0]["draft"] == "Who funds it?"

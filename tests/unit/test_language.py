@@ -43,3 +43,17 @@ def test_names_alone_say_nothing_but_inflected_names_are_finnish() -> None:
 def test_odd_input_does_not_break_detection() -> None:
     for text in ["", "   ", "\x00\x01", "😀😀", "1234", "x" * 100000, "<script>alert(1)</script>"]:
         assert detect(text) in (None, "en", "fi")
+
+
+# Issue 25 item 14: "@bot Anna Eval, 040 765 4321" in a group (no form there) switched an English member to Finnish.
+@pytest.mark.parametrize(
+    "text", ["Anna Eval, 040 765 4321", "anna@example.fi", "Anna Virtanen, anna.virtanen@yritys.fi", "+358 40 765 4321"]
+)
+def test_contact_details_and_the_name_given_with_them_do_not_tell_the_language(text: str) -> None:
+    assert detect(text) is None
+
+
+def test_words_around_contact_details_still_tell() -> None:
+    assert detect("Kiitos, tässä numeroni 040 123 4567") == "fi"
+    assert detect("Thanks, my number is 040 123 4567") == "en"
+    assert detect("Anna tietoa, kiitos") == "fi"  # no contact details: "anna" is the Finnish word

@@ -28,7 +28,7 @@ FORM_ANSWERS = [
     ("Maija Meikäläinen", "handoff_name"),
     ("Anna Virtanen", "handoff_name"),
     ("Päivi", "handoff_name"),
-    ("päivi.mäkelä@kymenlaakso.fi", "handoff_contact"),
+    ("sähköposti päivi.mäkelä@kymenlaakso.fi", "handoff_contact"),
     ("kyllä", "handoff_consent"),
     ("kyllä", "handoff_confirm"),
     ("Voiko yrityksemme osallistua hankkeeseen?", "handoff_question"),

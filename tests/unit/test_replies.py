@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import shutil
 import string
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bot.knowledge.index import KnowledgeIndex
 from bot.knowledge.replies import (
@@ -23,6 +25,7 @@ from bot.knowledge.replies import (
 )
 from bot.knowledge.retrieval import Candidate, Decision
 from bot.knowledge.service import KnowledgeService
+from bot.knowledge.store import KnowledgeError, load_sources
 
 REPO = Path(__file__).resolve().parents[2]
 LANG = "en"
@@ -217,9 +220,9 @@ def test_replies_fill_every_placeholder_of_their_response(index: KnowledgeIndex,
 def test_domain_placeholders_are_the_known_ones(domain: dict[str, Any]) -> None:
     # Every placeholder in the domain is one that some reply provides; a typo ({anwser}) would
     # otherwise be sent to the user verbatim.
-    provided = {"answer", "source", "words", "contact", "priority"}
+    provided = {"answer", "source", "words", "contact", "priority", "subject"}
     # The handoff's actions (actions/handoff.py) fill these.
-    provided |= {"draft", "days", "name", "question", "reference", "status", "when", "email_note"}
+    provided |= {"draft", "days", "name", "question", "reference", "status", "when", "email_note", "notice"}
     # actions/group_chat.py: the link to a private chat on Telegram.
     provided |= {"link"}
     # bot/knowledge/currency.py: where today stands against the knowledge's period.
@@ -230,3 +233,24 @@ def test_domain_placeholders_are_the_known_ones(domain: dict[str, Any]) -> None:
     assert response_placeholders(domain, "utter_passage") == {"answer", "source"}
     assert response_placeholders(domain, "utter_not_named") == {"words", "answer", "source"}
     assert response_placeholders(domain, "utter_dont_know") == {"contact"}
+
+
+# Issue 25 item 12: a Finnish answer's source line named the English page by its English title as if it were
+# Finnish. The page gives no Finnish title, so the line says the title is the page's English one.
+def test_a_finnish_answer_says_the_sources_title_is_english(index: KnowledgeIndex) -> None:
+    finnish = fact_reply(index, "priorities_all", "fi").variables["source"]
+    assert finnish == ("sivu »Kymenlaakso's Smart Specialisation RIS3 Strategy« (englanninkielinen otsikko; "
+                       "Kymenlaakson liitto, 12.01.2021)")
+    english = fact_reply(index, "priorities_all", "en").variables["source"]
+    assert english == "Kymenlaakso's Smart Specialisation RIS3 Strategy (Kymenlaakson liitto, 12.01.2021)"
+
+
+def test_a_title_in_another_language_comes_only_from_the_source(tmp_path: Path) -> None:
+    root = tmp_path / "knowledge"
+    repository_knowledge = Path(__file__).resolve().parents[2] / "knowledge"
+    shutil.copytree(repository_knowledge, root, ignore=shutil.ignore_patterns("index", "drafts"))
+    meta = yaml.safe_load((root / "sources.yml").read_text(encoding="utf-8"))
+    meta["sources"][0]["titles"] = {"fi": "Kymenlaakson älykkään erikoistumisen strategia"}  # not on the page
+    (root / "sources.yml").write_text(yaml.safe_dump(meta, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(KnowledgeError, match="the fi title"):
+        load_sources(root)

@@ -127,3 +127,15 @@ def test_decision_ranking_covers_facts_and_passages(retriever: Retriever) -> Non
     assert decision.answer, _explain(decision)
     items = {c.item for c in decision.ranked}
     assert items == set(retriever.index.facts) | set(retriever.index.passages)
+
+
+# Issue 25 item 10: "where is the office?" asks for an address (bot/knowledge/asks.py), in either language; the
+# addresses are given, not the rule about meetings that sits beside them in the contact topic.
+@pytest.mark.parametrize(("question", "language"), [
+    ("Where is the office?", "en"), ("Missä toimisto on?", "fi"), ("Missä on teidän toimistonne?", "fi"),
+    ("where's your office?", "en"),
+])
+def test_where_the_office_is_gets_the_addresses(retriever: Retriever, question: str, language: str) -> None:
+    decision = retriever.decide(question, "ask_contact", INTENT_CONFIDENCE)
+    assert decision.answer or decision.hedged, _explain(decision)
+    assert decision.best is not None and decision.best.item == "contact_addresses", _explain(decision)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from web_helpers import Backoffice, StartBackoffice, csrf_in
@@ -146,3 +147,34 @@ async def test_the_front_page_and_static_files_are_public(backoffice: Backoffice
     assert front.status == 200 and "RIS3 assistant back office" in await front.text()
     css = await backoffice.client.get("/static/backoffice.css")
     assert css.status == 200 and css.content_type == "text/css"
+
+
+# --- issue 25 item 1: the inbox says what really happens to a ticket on this install ---------------------------
+@pytest.mark.asyncio
+async def test_without_a_notification_route_the_inbox_and_the_ticket_say_so(
+    signed_in: Backoffice, make_ticket: Callable[..., Ticket]
+) -> None:
+    page = await (await signed_in.client.get("/inbox")).text()
+    assert "No notification route is configured: a new ticket waits here and nobody is told." in page
+    assert "E-mail to the project manager: not configured" in page
+    ticket = make_ticket()  # the user gave an e-mail address
+    ticket_page = await (await signed_in.client.get(f"/inbox/tickets/{ticket.reference}")).text()
+    assert "none: no notification route was configured; the ticket waited here" in ticket_page
+    assert "goes to the conversation, not by e-mail: no mail server is configured;" in ticket_page
+    assert "and by e-mail" not in ticket_page
+
+
+@pytest.mark.asyncio
+async def test_a_configured_route_is_listed_and_the_reply_goes_by_e_mail_too(
+    start_backoffice: StartBackoffice, handoff_settings: Any, make_ticket: Callable[..., Ticket]
+) -> None:
+    mail = handoff_settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": 1, "smtp_from": "bot@example.fi",
+                                               "manager_email": "pm@example.fi"})
+    office = await start_backoffice(handoff=mail)
+    assert (await office.sign_in()).status == 303
+    page = await (await office.client.get("/inbox")).text()
+    assert "No notification route is configured" not in page
+    assert "E-mail to the project manager: " in page and "to pm@example.fi via 127.0.0.1:1" in page
+    ticket = make_ticket()
+    ticket_page = await (await office.client.get(f"/inbox/tickets/{ticket.reference}")).text()
+    assert "goes to the conversation and by e-mail; plain text" in ticket_page

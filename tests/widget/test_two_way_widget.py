@@ -49,6 +49,15 @@ def _say(page: Any, text: str) -> str:
     return "\n".join(_bot_texts(page)[before:])
 
 
+def _press(page: Any, title: str) -> str:
+    """Presses a quick reply: its payload goes as a button's (typed, "/affirm" would be words)."""
+    before = page.locator(".ris3w-bot").count()
+    page.locator(".ris3w-reply", has_text=title).last.click()
+    wait_until(page, f"document.querySelectorAll('.ris3w-bot').length > {before}")
+    time.sleep(0.3)
+    return "\n".join(_bot_texts(page)[before:])
+
+
 def _open_widget(page: Any) -> None:
     page.goto("/?lang=en")
     if page.is_hidden("#ris3w-panel"):
@@ -87,8 +96,8 @@ def test_the_reply_reaches_the_open_widget_and_a_page_opened_later(browser: Any,
     _say(page, "Aino Esimerkki")
     _say(page, address)
     _say(page, "Can our company join a RIS3 project?")
-    _say(page, "/affirm")
-    done = _say(page, "/affirm")
+    _press(page, "Yes")  # the consent
+    done = _press(page, "Yes")  # the confirmation
     reference = REFERENCE.search(done)
     assert reference, done
     assert f"His reply will appear in this chat and by e-mail to {address}" in done

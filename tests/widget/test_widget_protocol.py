@@ -219,3 +219,30 @@ def test_a_message_pushed_while_the_panel_is_closed_is_announced_on_the_button(
     shown = "[...document.querySelectorAll('.ris3w-bot')].some(b => b.innerText.includes('see you on Monday'))"
     wait_until(page, shown)
     assert "new" not in page.inner_text(".ris3w-launcher")
+
+
+def test_only_a_pressed_button_sends_a_payload(page: Any, standin: StandInChat) -> None:
+    """Issue 25 item 11: the server takes a payload only from a button, so the widget marks a quick reply's
+    payload as such, and what the user types (even "/affirm") goes as the words it is."""
+    standin.scripted["may I ask"] = [
+        ("bot_uttered", {"text": "Shall I?", "lang": "en",
+                         "quick_replies": [{"content_type": "text", "title": "Yes", "payload": "/affirm"}]}),
+    ]
+    open_widget(page, "en")
+    before = bots(page)
+    send(page, "may I ask")
+    wait_until(page, f"document.querySelectorAll('.ris3w-bot').length > {before}")
+    page.locator(".ris3w-reply", has_text="Yes").click()
+    send(page, "/affirm")
+    wait_until(page, "document.querySelectorAll('.ris3w-user').length >= 3")
+    deadline = time.monotonic() + 10
+    while len(standin.received) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    typed_question, pressed, typed_payload = [
+        {k: v for k, v in d.items() if k in ("message", "button")} for d in standin.received[-3:]
+    ]
+    assert typed_question == {"message": "may I ask"}
+    assert pressed == {"message": "/affirm", "button": True}
+    assert typed_payload == {"message": "/affirm"}  # typed: no button mark
+    # What the user saw is the button's title, not its payload.
+    assert page.locator(".ris3w-user .ris3w-body").all_inner_texts()[-2:] == ["Yes", "/affirm"]

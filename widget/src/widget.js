@@ -139,7 +139,8 @@
     sendPayload: function (payload) {
       if (!socket || !socket.connected || !sessionId) return false;
       busy(true);
-      socket.emit("user_uttered", { message: payload, session_id: sessionId, metadata: { language: lang } });
+      // A payload of the widget's own menu: sent as a button's, or the server would read it as typed words.
+      socket.emit("user_uttered", { message: payload, session_id: sessionId, button: true, metadata: { language: lang } });
       return true;
     },
     status: function (text) { statusKey = null; status.hidden = false; status.textContent = text; },
@@ -301,7 +302,7 @@
         btn.type = "button";
         btn.addEventListener("click", function () {
           group.remove();
-          user(b.title || b.payload, b.payload || b.title);
+          user(b.title || b.payload, b.payload || b.title, !!b.payload);
           // The pressed button is gone: focus goes on to the input rather than to the page, except after a
           // touch, where focusing the input would pull up the on-screen keyboard.
           if (pointer === "touch") log.focus({ preventScroll: true }); else input.focus({ preventScroll: true });
@@ -355,13 +356,15 @@
     if (on) typingTimer = setTimeout(function () { waiting = []; typing.hidden = true; }, 30000);
   }
 
-  function user(shown, payload) {
+  // A quick reply's payload is queued as {button: payload}: the server takes a payload only from a button,
+  // and anything typed as the words it is, even when it begins with "/".
+  function user(shown, payload, button) {
     if (offered === "open") setOffered("done");  // writing on is an answer to the offer too
     if (privacy) privacy.sent();
     var entry = add({ from: "user", text: shown });
     waiting.push({ text: shown, typed: shown === payload, entry: entry });
     busy(true);
-    queue.push(payload);
+    queue.push(button ? { button: payload } : payload);
     store.set(localStorage, "queue", queue);
     flush();
   }
@@ -375,7 +378,9 @@
   function flush() {
     if (!socket || !socket.connected || !sessionId) return;
     while (queue.length) {
-      var data = { message: queue.shift(), session_id: sessionId };
+      var item = queue.shift();
+      var data = typeof item === "string" ? { message: item, session_id: sessionId }
+        : { message: String(item.button), session_id: sessionId, button: true };
       // The interface language becomes the conversation's with a session's first message and after a
       // switch; in between, the language of what the user writes decides (server side).
       if (store.get(localStorage, "told", "") !== sessionId + ":" + lang) {
