@@ -90,7 +90,8 @@ class Balancer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"haproxy exited:\n{self.log.read_text(errors='replace')}")
-            if len(self.servers_up()) == 2 * len(self.rasa) + len(self.actions):  # rasa and rasa_chat, actions
+            # Each Rasa server in the backends rasa, rasa_chat and rasa_telegram; each action server in actions.
+            if len(self.servers_up()) == 3 * len(self.rasa) + len(self.actions):
                 return self
             time.sleep(0.2)
         raise RuntimeError(f"haproxy does not see all servers up: {self.servers_up()}")
