@@ -3,7 +3,7 @@
 A row says the action ("erase", "export", "purge"), who asked ("user", "staff", "retention"), who did it (the
 staff member's user name, or the channel the user wrote on), how the person was found (the kind of key: "ticket
 reference", "e-mail", never its value) and the counts of what was erased. It lives in the handoff database
-(table privacy_actions, created here like Review's tables, on SQLite or PostgreSQL) and outlives every purge:
+(table privacy_actions, under the migrations: revision 0004, on SQLite or PostgreSQL) and outlives every purge:
 it holds no personal data. Insights counts the users' own erasures from it.
 """
 
@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, Integer, MetaData, String, Table, Text, insert, select, text
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy import Column, Connection, Engine, Integer, MetaData, String, Table, Text, insert, select
 
 from bot.handoff.models import UTCDateTime
+from bot.handoff.store import upgrade
 
 ERASE, EXPORT, PURGE = "erase", "export", "purge"
 BY_USER, BY_STAFF, BY_RETENTION = "user", "staff", "retention"
@@ -39,28 +38,17 @@ privacy_actions = Table(
     Column("found_by", String(40), nullable=False, default=""),
     Column("counts", Text, nullable=False, default="{}"),
 )
-# pg_advisory_xact_lock key for creating the table (Review and the migrations use others).
-_SCHEMA_LOCK_KEY = 0x5249533350525631
 _ready: set[str] = set()
 _lock = threading.Lock()
 
 
 def ensure_schema(engine: Engine) -> None:
+    """The table exists: the handoff database migrated to the newest revision (0004 creates it), once a process."""
     key = engine.url.render_as_string(hide_password=True)
     with _lock:
         if key in _ready:
             return
-        for attempt in range(3):
-            try:
-                with engine.begin() as connection:
-                    if connection.dialect.name == "postgresql":
-                        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
-                    _metadata.create_all(connection, checkfirst=True)
-                break
-            except (OperationalError, ProgrammingError):  # another process created it at the same moment
-                if attempt == 2:
-                    raise
-                time.sleep(0.2)
+        upgrade(engine.url.render_as_string(hide_password=False))
         _ready.add(key)
 
 

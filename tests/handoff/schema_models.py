@@ -7,10 +7,11 @@ from sqlalchemy import MetaData
 
 from bot.analytics.review import review_decisions, review_questions
 from bot.handoff.models import Base
+from bot.privacy.log import privacy_actions
 
 
 def all_tables() -> MetaData:
     combined = MetaData()
-    for table in [*Base.metadata.tables.values(), review_decisions, review_questions]:
+    for table in [*Base.metadata.tables.values(), review_decisions, review_questions, privacy_actions]:
         table.to_metadata(combined)
     return combined
