@@ -25,7 +25,7 @@ CASES = [
 # A case marked `known_miss` documents a question the bot still gets wrong; it is reported as xfail
 # (and as XPASS once it is answered right), never hidden.
 PARAMS = [
-    pytest.param(c, marks=pytest.mark.xfail(reason=c["known_miss"], strict=False)) if c.get("known_miss") else c
+    pytest.param(c, marks=pytest.mark.xfail(reason=c["known_miss"], strict=True)) if c.get("known_miss") else c
     for c in CASES
 ]
 

@@ -25,7 +25,7 @@ def _case_params() -> list[Any]:
     cases = yaml.safe_load(CASES_FILE.read_text(encoding="utf-8"))
     params = []
     for number, case in enumerate(cases, start=1):
-        marks = [pytest.mark.xfail(reason=case["known_miss"], strict=False)] if case.get("known_miss") else []
+        marks = [pytest.mark.xfail(reason=case["known_miss"], strict=True)] if case.get("known_miss") else []
         params.append(pytest.param(case, marks=marks, id=f"{number:02d}-{case['q']}"))
     return params
 
