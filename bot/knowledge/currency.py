@@ -16,10 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from bot.knowledge.conversation import page_date
 from bot.knowledge.index import KnowledgeIndex
 from bot.knowledge.question import asked_part
 from bot.knowledge.replies import Reply, fact_text
-from bot.knowledge.timeframe import Timeframe, timeframe
+from bot.knowledge.timeframe import timeframe
 
 TODAY_ENV = "RIS3_TODAY"
 _TIMEZONE = ZoneInfo("Europe/Helsinki")
@@ -46,8 +47,13 @@ _NEWER = re.compile(
 )
 
 
-def _asks_for_newer(text: str) -> bool:
-    return bool(_NEWER.search(text.casefold()))
+def _asks_after_the_page(question: str, index: KnowledgeIndex) -> bool:
+    """"A new strategy?", or a time after the knowledge's newest page ("… for 2026?")."""
+    if _NEWER.search(question.casefold()):
+        return True
+    updated = page_date(index)
+    when = timeframe(asked_part(question), updated)
+    return when is not None and when.first > updated
 
 
 def today(environ: Mapping[str, str] = os.environ) -> dt.date:
@@ -80,32 +86,19 @@ def _date(day: dt.date) -> str:
     return f"{day.day:02d}.{day.month:02d}.{day.year}"  # as the page writes dates, in both languages
 
 
-def page_updated(index: KnowledgeIndex, source_id: str | None = None) -> dt.date | None:
-    """The `updated` of the source (or the newest of all sources)."""
-    sources = index.knowledge.sources
-    chosen = [sources[source_id]] if source_id in sources else list(sources.values())
-    dates = []
-    for source in chosen:
-        try:
-            dates.append(dt.datetime.strptime(source.updated, "%d.%m.%Y").date())
-        except ValueError:
-            continue
-    return max(dates) if dates else None
-
-
-def status(index: KnowledgeIndex, on: dt.date, contact: str, source_id: str | None = None) -> Status | None:
+def status(index: KnowledgeIndex, on: dt.date, contact: str) -> Status | None:
     """The knowledge's period against `on`: ended, running or ahead; None when the knowledge has no period."""
     knowledge = index.knowledge
     period_fact = knowledge.facts.get(knowledge.period) if knowledge.period else None
     if period_fact is None or period_fact.when is None:
         return None
     first, last = period_fact.when
-    updated = page_updated(index, source_id)
+    updated = page_date(index)
     variables = {
         "period": f"{first.year}–{last.year}" if first.year != last.year else str(first.year),
         "first": _date(first),
         "last": _date(last),
-        "updated": _date(updated) if updated else "",
+        "updated": _date(updated),
         "contact": contact,
     }
     if on > last:
@@ -115,26 +108,18 @@ def status(index: KnowledgeIndex, on: dt.date, contact: str, source_id: str | No
     return Status("utter_status_period_running", variables)
 
 
-def after_the_page(when: Timeframe | None, index: KnowledgeIndex) -> bool:
-    """The question asks about a time after the knowledge's newest page ("a new strategy for 2026?")."""
-    updated = page_updated(index)
-    return when is not None and updated is not None and when.first > updated
-
-
 def with_status(reply: Reply, question: str, index: KnowledgeIndex, lang: str, on: dt.date) -> Reply:
     """The reply with a note on where today stands against the knowledge, when the question asks about now
     or about a time after the page, or when the answer is the period itself and that period has ended."""
     knowledge = index.knowledge
     period_answer = reply.answered and bool(knowledge.period) and reply.fact_id == knowledge.period
     now = asks_about_now(question)
-    updated = page_updated(index)
-    later = updated is not None and after_the_page(timeframe(asked_part(question), updated), index)
     declined = not reply.answered and reply.response.startswith("utter_dont_know")
     # A question the knowledge cannot answer gets the note only when it asks after the page's time ("a new
-    # strategy for 2026?"), not for any "today" ("the weather in Kotka today").
-    if not ((reply.answered and (now or period_answer)) or (declined and (later or _asks_for_newer(question)))):
+    # strategy for 2026?"), not for any "today" ("the weather in Kotka today"). Read only for such replies.
+    if not ((reply.answered and (now or period_answer)) or (declined and _asks_after_the_page(question, index))):
         return reply
-    found = status(index, on, fact_text(index, knowledge.contact, lang), reply.source_id)
+    found = status(index, on, fact_text(index, knowledge.contact, lang))
     if found is None or (period_answer and not now and found.response != "utter_status_period_ended"):
         return reply
     response, variables = found.response, found.variables
