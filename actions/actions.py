@@ -81,6 +81,9 @@ def _listed(service: KnowledgeService, reply: Reply, previous: tuple[str, ...] =
 
 
 def _reply_for_turn(service: KnowledgeService, turn: Turn, language: str) -> Reply:
+    if turn.kind == "choose" and turn.decision is not None:
+        # Not sure enough to answer: "Do you mean …?" with the likely facts, and a way to a person.
+        return choice_reply(service.index, turn.options, language, "utter_did_you_mean", none_of_these=True)
     if turn.kind == "choose":
         return choice_reply(service.index, turn.options, language, "utter_which_one")
     if turn.kind == "what_else":
@@ -106,7 +109,8 @@ def _decision_record(turn: Turn, reply: Reply, language: str, channel: str | Non
         "item": best.item if best else None,
         "score": round(best.score, 4) if best else None,
         "confidence": round(decision.confidence, 4) if decision and decision.confidence is not None else None,
-        "hedged": bool(decision and decision.hedged),
+        # Kept for the records' readers (Insights, Review): an answer is never given with a hedge any more.
+        "hedged": False,
         "reason": decision.reason if decision else turn.how,
         "how": turn.how,
         "options": list(turn.options),

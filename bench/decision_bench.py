@@ -112,8 +112,6 @@ def outcome_of(turn: Turn) -> tuple[str, str | None, tuple[str, ...]]:
         return "decline", None, ()
     if decision.answer:
         return "answer", decision.best.item, ()
-    if decision.hedged and decision.best.kind == "fact":
-        return "uncertain", decision.best.item, ()
     return "decline", None, ()
 
 

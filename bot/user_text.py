@@ -26,6 +26,7 @@ OUR_BUTTON_INTENTS = frozenset(
         "add_to_request",
         "answer_feedback",  # "Did this answer your question?" (actions/feedback.py)
         "erase_conversation",  # the widget's menu, confirming an offer to erase (actions/privacy.py)
+        "not_helpful",  # "None of these" under "Do you mean …?" (bot/knowledge/replies.py)
     }
 )
 

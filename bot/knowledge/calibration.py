@@ -292,6 +292,8 @@ class LabelledCase:
     intent: str | None = None
     after: str | None = None
     source: str = "decision_cases"
+    # The fact listed first: the best answer (a specific priority before the overview that names it too).
+    first: str | None = None
 
 
 def is_held_out(question: str, share: float = HELD_OUT_SHARE, salt: str = "") -> bool:
@@ -325,6 +327,7 @@ def load_cases(path: Path, source: str = "decision_cases", default_lang: str | N
                 intent=raw.get("intent"),
                 after=raw.get("after"),
                 source=source,
+                first=None if expect == "none" else expect[0],
             )
         )
     return cases
@@ -339,7 +342,7 @@ def load_labelled(cases_path: Path, extra_paths: Sequence[Path] = ()) -> list[La
     for path in extra_paths:
         for case in load_cases(path, source=Path(path).stem):
             lang = case.lang or (FINNISH if detect(case.q) == FINNISH else "en")
-            cases.append(LabelledCase(case.q, lang, case.expect, case.intent, case.after, case.source))
+            cases.append(LabelledCase(case.q, lang, case.expect, case.intent, case.after, case.source, case.first))
     return cases
 
 
@@ -396,8 +399,11 @@ def summary(outcomes: Sequence[Outcome]) -> Point:
 
 
 def split(outcomes: Sequence[Outcome]) -> tuple[list[Outcome], list[Outcome]]:
-    """(fit part, held-out part); cases from other sets than decision_cases are fitted on only."""
+    """(fit part, held-out part): decision_cases and stakeholder_questions each keep their held-out part out;
+    cases from other sets are fitted on only."""
     def held(o: Outcome) -> bool:
+        if o.case.source == STAKEHOLDER_SOURCE:
+            return stakeholder_held_out(o.case.q)
         return o.case.source == "decision_cases" and is_held_out(o.case.q)
 
     return [o for o in outcomes if not held(o)], [o for o in outcomes if held(o)]
@@ -425,7 +431,9 @@ def calibrate(
     usable = [o for o in fit_part if o.signals]
     rows = [o.signals for o in usable]
     right = [o.right_fact for o in usable]
-    features = [*SIGNALS, *INTERACTIONS]
+    # Only the signals every decision has: without the fact classifier its signals are missing, and the model
+    # is fitted without them.
+    features = [f for f in (*SIGNALS, *INTERACTIONS) if all(feature_value(r, f) is not None for r in rows)]
     y = np.array(right, dtype=float)
     tried: dict[str, dict[str, Any]] = {}
     best: tuple[float, float, np.ndarray] | None = None

@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from bot.knowledge.fact_classifier import NONE
 from bot.knowledge.followup import ConversationState, resolve
 from bot.knowledge.index import KnowledgeIndex
 from bot.knowledge.question import asked_part
@@ -78,8 +79,8 @@ def _better(first: Decision, second: Decision) -> Decision:
     """Of two readings of one message, the one that answers, or answers with more confidence."""
     if first.answer != second.answer:
         return first if first.answer else second
-    if first.hedged != second.hedged:
-        return first if first.hedged else second
+    if bool(first.ask_back) != bool(second.ask_back):
+        return first if first.ask_back else second
 
     def strength(d: Decision) -> float:
         if d.confidence is not None:
@@ -112,7 +113,7 @@ def answer_turn(
     # themes…" names a time in its context, not in its question.
     asked = asked_part(text)
     when = timeframe(asked, page_date(index))
-    if when is not None and not _names_another_topic(original):
+    if when is not None and not _names_another_topic(original) and not _none_first(original):
         turn = _timeline_turn(retriever, asked, intent, when)
         if turn is not None:
             return turn
@@ -124,12 +125,30 @@ def answer_turn(
         # about the strategy; "kehen voin olla yhteydessä tästä?" stays a question about a contact).
         chosen = _better(rewritten, original)
         if chosen is rewritten:
-            return Turn("answer", rewritten, how=resolution.how, query=resolution.question)
-    if not original.answer and not original.hedged and state.last_fact in index.facts:
+            return _turn_for(rewritten, how=resolution.how, query=resolution.question)
+    if not original.answer and not original.ask_back and state.last_fact in index.facts:
         contextual = _within_last_topic(retriever, text, state.last_fact, lang, intent, intent_confidence)
         if contextual is not None:
             return contextual
-    return Turn("answer", original)
+    return _turn_for(original)
+
+
+def _turn_for(decision: Decision, **how: str) -> Turn:
+    """An answer, or "Do you mean …?" with the likely facts when the decision was not sure enough to answer."""
+    if not decision.answer and decision.ask_back:
+        return Turn("choose", decision, options=tuple(decision.ask_back), how=how.get("how", "ask back"),
+                    query=how.get("query"))
+    return Turn("answer", decision, **how)
+
+
+# The fact classifier is this sure that no fact answers ("the deadline of the next funding call"): a time in the
+# question does not make the timeline its answer. Lower, it would also turn away "what happened in autumn 2020?",
+# which the facts' dates answer and the classifier (which knows no dates) reads as a near miss.
+NONE_OVER_TIME = 0.95
+
+
+def _none_first(decision: Decision) -> bool:
+    return decision.fact_probabilities.get(NONE, 0.0) >= NONE_OVER_TIME
 
 
 def _names_another_topic(decision: Decision) -> bool:
@@ -156,7 +175,7 @@ def _within_last_topic(
     question = f"{text} ({subject}: {title})"
     decision = retriever.decide(question, intent, intent_confidence, fact.topic)
     best = decision.best
-    if (decision.answer or decision.hedged) and best is not None and best.topic == fact.topic:
+    if (decision.answer or decision.ask_back) and best is not None and best.topic == fact.topic:
         decision.reason = f"within the last answer's topic ({decision.reason})"
-        return Turn("answer", decision, how="short question about the last answer", query=question)
+        return _turn_for(decision, how="short question about the last answer", query=question)
     return None

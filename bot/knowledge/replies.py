@@ -125,18 +125,25 @@ def dont_know_reply(index: KnowledgeIndex, lang: str) -> Reply:
     )
 
 
-def choice_reply(index: KnowledgeIndex, options: tuple[str, ...] | list[str], lang: str, response: str) -> Reply:
+# The last button of "Do you mean …?": none of the facts offered is meant, so the project manager is offered
+# (data/rules.yml: not_helpful → action_offer_handoff).
+NONE_OF_THESE = {"en": "None of these", "fi": "Ei mikään näistä"}
+NONE_OF_THESE_PAYLOAD = "/not_helpful"
+
+
+def choice_reply(
+    index: KnowledgeIndex, options: tuple[str, ...] | list[str], lang: str, response: str, none_of_these: bool = False
+) -> Reply:
     """A question back ("Which one do you mean?") or an offer ("I can also tell you about:") with the
     facts as buttons; it states no fact itself."""
-    return Reply(response=response, buttons=fact_buttons(index, [f for f in options if f in index.facts], lang))
+    buttons = fact_buttons(index, [f for f in options if f in index.facts], lang)
+    if none_of_these:
+        buttons.append(Button(NONE_OF_THESE.get(lang, NONE_OF_THESE["en"]), NONE_OF_THESE_PAYLOAD))
+    return Reply(response=response, buttons=buttons)
 
 
 def reply_for(decision: Decision, index: KnowledgeIndex, lang: str) -> Reply:
     best = decision.best
-    if not decision.answer and decision.hedged and best is not None and best.kind == "fact":
-        reply = fact_reply(index, best.item, lang)
-        reply.response = "utter_answer_unsure"
-        return reply
     if not decision.answer or best is None:
         return dont_know_reply(index, lang)
     if best.kind == "fact":

@@ -20,6 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from bot.knowledge.asks import asked_kinds
+from bot.knowledge.fact_classifier import NONE, FactClassifier
 from bot.knowledge.index import KnowledgeIndex
 from bot.knowledge.question import (
     asked_part,
@@ -120,13 +121,18 @@ class Decision:
     # the chosen fact states ("logistics"), for a reply that says yes and names them.
     yes_no: bool = False
     named: list[str] = field(default_factory=list)
-    # Below the confidence an answer needs, but likely enough right that the fact is given with a hedge ("I'm
-    # not sure I understood; the closest the page says is…") instead of a bare "I don't know".
-    hedged: bool = False
+    # Below the confidence an answer needs, but likely enough right to ask back ("Do you mean …?") with these
+    # facts as buttons instead of saying "I don't know"; never a fact given with a hedge.
+    ask_back: list[str] = field(default_factory=list)
+    # The fact classifier's probabilities (bot/knowledge/fact_classifier.py): fact id or "none" → probability.
+    fact_probabilities: dict[str, float] = field(default_factory=dict)
 
 
-# Below the model's answer threshold but at least this likely right: the fact is given, hedged.
-HEDGE_PROBABILITY = 0.4
+# Below the model's answer threshold but at least this likely right: the bot asks back with the likely facts.
+ASK_BACK_PROBABILITY = 0.3
+# A fact the classifier gives at least this probability is offered when the bot asks back.
+ASK_BACK_OPTION = 0.1
+ASK_BACK_MAX_OPTIONS = 3
 
 
 # The names of Decision.signals, in the order the decision model reads them.
@@ -134,6 +140,9 @@ SIGNALS = (
     "score", "dense", "lexical", "margin", "unknown_share", "focus_unknown", "intent_confidence",
     "intent_match", "out_of_scope", "passage", "finnish", "overview", "threshold_gap", "context_match", "terms",
     "text_dense", "asks_unmet", "asks_met",
+    # From the fact classifier: its probability of the chosen fact and of "none", whether "none" is its first
+    # choice, whether retrieval's ranking agreed with it; and whether the hand-set rules would have answered.
+    "cls_p", "cls_none", "cls_top_none", "cls_agree", "rules_answer",
 )
 
 
@@ -152,8 +161,10 @@ class Retriever:
         embedder: object,
         config: RetrievalConfig | None = None,
         model: AnswerModel | None = None,
+        classifier: FactClassifier | None = None,
     ) -> None:
         self.index = index
+        self.classifier = classifier
         # Without a model the hand-set thresholds of RetrievalConfig decide (the "before" of the calibration).
         self.model = model
         self.embedder = embedder
@@ -237,12 +248,18 @@ class Retriever:
         return re.sub(r"[^\W_]+", fix, question)
 
     def rank(self, question: str, intent: str | None = None, intent_confidence: float = 0.0) -> list[Candidate]:
-        ranked, _ = self._rank(question, intent, intent_confidence)
+        ranked, _, _ = self._rank(question, intent, intent_confidence)
         return ranked
+
+    def classifier_text(self, question: str) -> str:
+        """The text the fact classifier reads: spelling corrected and "my sector" filled in, as decide() does."""
+        return with_own_sector(self.correct(question))
 
     def _rank(
         self, question: str, intent: str | None, intent_confidence: float
-    ) -> tuple[list[Candidate], set[str]]:
+    ) -> tuple[list[Candidate], set[str], np.ndarray]:
+        """The candidates best first, the knowledge's terms the question matched, and the whole question's
+        embedding (the fact classifier's input)."""
         cfg = self.config
         # People often give context first and ask last ("Our municipality is revising its plan. Which
         # focus areas…?"); the question sentence alone is matched too, so the context cannot drown it.
@@ -287,7 +304,7 @@ class Retriever:
             )
         candidates.sort(key=lambda c: c.score, reverse=True)
         matched = set().union(*matches.values()) if matches else set()
-        return candidates, matched
+        return candidates, matched, queries[0]
 
     def unknown_words(self, question: str) -> list[str]:
         found = []
@@ -342,18 +359,69 @@ class Retriever:
                 decision.reason = f"{'answer' if accepted else 'decline'} by the calibrated model " \
                     f"(p={decision.confidence:.2f}; rules: {decision.reason})"
                 decision.answer = accepted
-            best = decision.best
-            if not accepted and best is not None and best.kind == "fact" and decision.confidence >= HEDGE_PROBABILITY:
-                decision.hedged = True
+            if not accepted and decision.confidence >= ASK_BACK_PROBABILITY:
+                decision.ask_back = self._ask_back_options(decision)
         return decision
+
+    def _ask_back_options(self, decision: Decision) -> list[str]:
+        """The facts to offer with "Do you mean …?": the chosen one, then the classifier's other likely facts."""
+        options = [decision.best.item] if decision.best is not None and decision.best.kind == "fact" else []
+        likely = sorted(
+            ((p, f) for f, p in decision.fact_probabilities.items() if f != NONE and f in self.index.facts),
+            reverse=True,
+        )
+        options += [f for p, f in likely if p >= ASK_BACK_OPTION and f not in options]
+        return options[:ASK_BACK_MAX_OPTIONS]
+
+    def _with_classifier(self, decision: Decision, vector: np.ndarray, question: str) -> Decision:
+        """The classifier's first fact becomes the candidate (retrieval's ranking says which fact is most like
+        the question; the classifier, fitted on labelled questions, which fact answers it), and its
+        probabilities become signals of the calibrated decision."""
+        assert self.classifier is not None and decision.best is not None
+        probabilities = self.classifier.probabilities(vector)
+        decision.fact_probabilities = probabilities
+        facts = {f: p for f, p in probabilities.items() if f != NONE and f in self.index.facts}
+        signals = decision.signals
+        signals["rules_answer"] = float(decision.answer)
+        if not facts:
+            return decision
+        chosen = max(facts, key=lambda f: facts[f])
+        top = max(probabilities, key=lambda c: probabilities[c])
+        signals["cls_p"] = facts[chosen]
+        signals["cls_none"] = probabilities.get(NONE, 0.0)
+        signals["cls_top_none"] = float(top == NONE)
+        signals["cls_agree"] = float(decision.best.item == chosen)
+        if decision.best.item == chosen:
+            return decision
+        candidate = next((c for c in decision.ranked if c.item == chosen), None) or Candidate(
+            chosen, "fact", self.index.facts[chosen].topic, 0.0, 0.0, 0.0
+        )
+        asked = asked_part(question)
+        chosen_decision = Decision(
+            decision.answer, f"fact classifier (retrieval's first: {decision.best.item})", candidate,
+            decision.ranked, decision.unknown_words, signals=signals, fact_probabilities=probabilities,
+        )
+        if is_yes_no(asked):
+            chosen_decision.yes_no = True
+            chosen_decision.named = self.named_words(asked, chosen)
+        return chosen_decision
 
     def _decide_by_rules(
         self, question: str, intent: str | None, intent_confidence: float, context_topic: str | None
     ) -> Decision:
-        cfg = self.config
         if not terms(question):
             return Decision(False, "no content words", None)
-        ranked, matched = self._rank(question, intent, intent_confidence)
+        ranked, matched, vector = self._rank(question, intent, intent_confidence)
+        decision = self._decide_on_ranking(question, intent, intent_confidence, context_topic, ranked, matched)
+        if self.classifier is not None and decision.best is not None and decision.signals:
+            decision = self._with_classifier(decision, vector, question)
+        return decision
+
+    def _decide_on_ranking(
+        self, question: str, intent: str | None, intent_confidence: float, context_topic: str | None,
+        ranked: list[Candidate], matched: set[str],
+    ) -> Decision:
+        cfg = self.config
         best = ranked[0]
         if best.kind == "passage" and best.item in self._quoted_by:
             facts = {c.item: c for c in ranked if c.item in self._quoted_by[best.item]}

@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.gc_freeze import freeze_loaded_objects
 from bot.knowledge.calibration import DecisionModel
+from bot.knowledge.fact_classifier import FactClassifier
 from bot.knowledge.index import REBUILD_HINT, IndexNotReady, KnowledgeIndex, expected_manifest, load_index
 from bot.knowledge.retrieval import Retriever
 from bot.knowledge.store import KnowledgeError, load_knowledge
@@ -32,6 +33,8 @@ _service: KnowledgeService | None = None
 # The calibrated answer/decline model (bot/knowledge/calibration.py), fitted by bench/decision_calibrate.py
 # into the knowledge folder because it is fitted on this knowledge's index.
 DECISION_MODEL_FILE = "decision_model.json"
+# Fitted with it, and read only together with it (bot/knowledge/fact_classifier.py).
+FACT_CLASSIFIER_FILE = "fact_classifier.json"
 REFIT_HINT = "refit it with `.venv-actions/bin/python bench/decision_calibrate.py --fit` (docs/calibration.md)"
 
 
@@ -100,6 +103,24 @@ def load_decision_model(knowledge_dir: Path, index: KnowledgeIndex | None = None
     return model
 
 
+def load_fact_classifier(knowledge_dir: Path, model: DecisionModel | None) -> FactClassifier | None:
+    """The fact classifier fitted with the decision model (its signals are the model's inputs): used only when
+    its file is the one the model was fitted with (the hash the fit recorded), so that the two never mix."""
+    path = knowledge_dir / FACT_CLASSIFIER_FILE
+    if model is None or not path.is_file():
+        return None
+    expected = model.info.get("fact_classifier_sha256")
+    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    if expected != actual:
+        logger.error("the fact classifier %s is not the one the decision model was fitted with: %s", path, REFIT_HINT)
+        return None
+    try:
+        return FactClassifier.load(path)
+    except (OSError, ValueError, KeyError) as exc:
+        logger.error("the fact classifier %s cannot be read (%s); the decision goes without it", path, exc)
+        return None
+
+
 class _Reloads:
     """When the index was last looked at, whether a reload is under way, and the index that failed last."""
 
@@ -126,7 +147,8 @@ def _load(embedder: Any | None = None) -> KnowledgeService:
         from bot.knowledge.embedder import Embedder
 
         embedder = Embedder(settings.embedding_model, threads=settings.torch_threads)
-    retriever = Retriever(index, embedder, model=load_decision_model(settings.knowledge_dir, index))
+    model = load_decision_model(settings.knowledge_dir, index)
+    retriever = Retriever(index, embedder, model=model, classifier=load_fact_classifier(settings.knowledge_dir, model))
     # The first encode pays for lazy initialisation inside the runtime (onnxruntime or torch); do it now.
     retriever.rank("warm-up")
     return KnowledgeService(index, retriever, signature)

@@ -196,9 +196,8 @@ def _all_replies(index: KnowledgeIndex) -> list[Reply]:
     replies.append(reply_for(yes, index, LANG))
     replies.append(choice_reply(index, index.knowledge.menu, LANG, "utter_which_one"))
     replies.append(choice_reply(index, index.knowledge.menu, LANG, "utter_what_else"))
-    unsure = fact_decision("contact_project_manager")
-    unsure.answer, unsure.hedged = False, True
-    replies.append(reply_for(unsure, index, LANG))
+    replies.append(choice_reply(index, ["contact_project_manager", "contact_phone"], LANG, "utter_did_you_mean",
+                                none_of_these=True))
     return replies
 
 
@@ -213,7 +212,7 @@ def test_replies_fill_every_placeholder_of_their_response(index: KnowledgeIndex,
         responses.add(reply.response)
     assert responses == {
         "utter_answer", "utter_not_named", "utter_passage", "utter_dont_know", "utter_yes_named", "utter_which_one",
-        "utter_what_else", "utter_answer_unsure",
+        "utter_what_else", "utter_did_you_mean",
     }
 
 
