@@ -113,7 +113,10 @@ def answer_turn(
     # themes…" names a time in its context, not in its question.
     asked = asked_part(text)
     when = timeframe(asked, page_date(index))
-    if when is not None and not _names_another_topic(original) and not _none_first(original):
+    # In a conversation a time names the time of its subject ("and what was planned for 2021?"); the classifier,
+    # which reads the message alone, is asked only about a first question.
+    doubted = state.last_fact is None and _none_first(original)
+    if when is not None and not _names_another_topic(original) and not doubted:
         turn = _timeline_turn(retriever, asked, intent, when)
         if turn is not None:
             return turn

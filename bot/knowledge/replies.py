@@ -95,7 +95,7 @@ def fact_reply(index: KnowledgeIndex, fact_id: str, lang: str, not_named: list[s
     if not_named:
         response = "utter_not_named"
         variables["words"] = ", ".join(f"“{w}”" for w in not_named)
-    return Reply(
+    reply = Reply(
         response=response,
         variables=variables,
         buttons=link_buttons(index, source, answer, fact.documents) + fact_buttons(index, fact.follow_ups, lang),
@@ -103,6 +103,14 @@ def fact_reply(index: KnowledgeIndex, fact_id: str, lang: str, not_named: list[s
         source_id=source.id,
         answered=True,
     )
+    unlinked = [index.knowledge.documents[d] for d in fact.documents if not index.knowledge.documents[d].url]
+    if unlinked:
+        # A file name the user cannot open is no answer to "where can I get it?": say that the address is not
+        # known here, and who can send the file.
+        reply.notes.append(("utter_document_without_link", {
+            "files": ", ".join(d.name for d in unlinked), "contact": contact_text(index, lang),
+        }))
+    return reply
 
 
 def fact_text(index: KnowledgeIndex, fact_id: str, lang: str) -> str:

@@ -258,8 +258,8 @@ class Retriever:
     def _rank(
         self, question: str, intent: str | None, intent_confidence: float
     ) -> tuple[list[Candidate], set[str], np.ndarray]:
-        """The candidates best first, the knowledge's terms the question matched, and the whole question's
-        embedding (the fact classifier's input)."""
+        """The candidates best first, the knowledge's terms the question matched, and the embeddings of the
+        whole question and of its asked part when that differs (the fact classifier's input)."""
         cfg = self.config
         # People often give context first and ask last ("Our municipality is revising its plan. Which
         # focus areas…?"); the question sentence alone is matched too, so the context cannot drown it.
@@ -304,7 +304,7 @@ class Retriever:
             )
         candidates.sort(key=lambda c: c.score, reverse=True)
         matched = set().union(*matches.values()) if matches else set()
-        return candidates, matched, queries[0]
+        return candidates, matched, queries
 
     def unknown_words(self, question: str) -> list[str]:
         found = []
@@ -359,7 +359,9 @@ class Retriever:
                 decision.reason = f"{'answer' if accepted else 'decline'} by the calibrated model " \
                     f"(p={decision.confidence:.2f}; rules: {decision.reason})"
                 decision.answer = accepted
-            if not accepted and decision.confidence >= ASK_BACK_PROBABILITY:
+            # Asked back only when some fact is likelier than "none": a near miss gets "I don't know" and the contact.
+            likely = decision.confidence >= ASK_BACK_PROBABILITY and not decision.signals.get("cls_top_none")
+            if not accepted and likely:
                 decision.ask_back = self._ask_back_options(decision)
         return decision
 
@@ -373,12 +375,15 @@ class Retriever:
         options += [f for p, f in likely if p >= ASK_BACK_OPTION and f not in options]
         return options[:ASK_BACK_MAX_OPTIONS]
 
-    def _with_classifier(self, decision: Decision, vector: np.ndarray, question: str) -> Decision:
+    def _with_classifier(self, decision: Decision, vectors: np.ndarray, question: str) -> Decision:
         """The classifier's first fact becomes the candidate (retrieval's ranking says which fact is most like
         the question; the classifier, fitted on labelled questions, which fact answers it), and its
         probabilities become signals of the calibrated decision."""
         assert self.classifier is not None and decision.best is not None
-        probabilities = self.classifier.probabilities(vector)
+        # Context first ("As a journalist I'm writing about…. Which organisation is behind it?"): the context pulls
+        # the whole message towards "none"; the asked part alone is read too and the two readings averaged.
+        readings = [self.classifier.probabilities(v) for v in vectors]
+        probabilities = {c: sum(r[c] for r in readings) / len(readings) for c in readings[0]}
         decision.fact_probabilities = probabilities
         facts = {f: p for f, p in probabilities.items() if f != NONE and f in self.index.facts}
         signals = decision.signals
@@ -411,10 +416,10 @@ class Retriever:
     ) -> Decision:
         if not terms(question):
             return Decision(False, "no content words", None)
-        ranked, matched, vector = self._rank(question, intent, intent_confidence)
+        ranked, matched, vectors = self._rank(question, intent, intent_confidence)
         decision = self._decide_on_ranking(question, intent, intent_confidence, context_topic, ranked, matched)
         if self.classifier is not None and decision.best is not None and decision.signals:
-            decision = self._with_classifier(decision, vector, question)
+            decision = self._with_classifier(decision, vectors, question)
         return decision
 
     def _decide_on_ranking(

@@ -226,12 +226,32 @@ def test_domain_placeholders_are_the_known_ones(domain: dict[str, Any]) -> None:
     provided |= {"link"}
     # bot/knowledge/currency.py: where today stands against the knowledge's period.
     provided |= {"period", "first", "last", "updated"}
+    # bot/knowledge/replies.py: a document the answer names without a known address.
+    provided |= {"files"}
     used = {name for response in domain["responses"] for name in response_placeholders(domain, response)}
     assert used <= provided, sorted(used - provided)
     assert response_placeholders(domain, "utter_answer") == {"answer", "source"}
     assert response_placeholders(domain, "utter_passage") == {"answer", "source"}
     assert response_placeholders(domain, "utter_not_named") == {"words", "answer", "source"}
     assert response_placeholders(domain, "utter_dont_know") == {"contact"}
+
+
+# Issue 23: "Where can I get the strategy as a PDF?" named a file the user could not open (knowledge/sources.yml
+# gives no address for it). The answer now says that no link can be given, and who to ask.
+@pytest.mark.parametrize("lang", ["en", "fi"])
+def test_a_document_without_an_address_is_said_to_have_no_link(index: KnowledgeIndex, lang: str) -> None:
+    with_documents = [f for f in index.facts.values() if f.documents]
+    assert with_documents, "no fact names a document"
+    for fact in with_documents:
+        reply = fact_reply(index, fact.id, lang)
+        unlinked = [index.knowledge.documents[d] for d in fact.documents if not index.knowledge.documents[d].url]
+        notes = [v for r, v in reply.notes if r == "utter_document_without_link"]
+        if unlinked:
+            assert notes and all(d.name in notes[0]["files"] for d in unlinked), reply
+            assert "8512" in notes[0]["contact"]
+        else:
+            assert not notes
+            assert any(b.url for b in reply.buttons)
 
 
 # Issue 25 item 12: a Finnish answer's source line named the English page by its English title as if it were
