@@ -16,7 +16,16 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from bot.web.account_store import ADMIN, ROLE_LABELS, ROLES, AccountError, AccountNotFound, AccountRecord
+from bot.web.account_store import (
+    ADMIN,
+    ROLE_LABELS,
+    ROLES,
+    AccountError,
+    AccountNotFound,
+    AccountRecord,
+    check_roles,
+    check_user_name,
+)
 from bot.web.errors import error_response
 from bot.web.identity import USER_KEY
 from bot.web.keys import ACCOUNT, ACCOUNTS, PASSWORD_CHECKS
@@ -111,6 +120,8 @@ async def create_account(request: web.Request) -> web.StreamResponse:
     try:
         if user == request.app[ACCOUNT].user:
             raise AccountError(f"{user} is the account from the settings; choose another name.")
+        check_user_name(user)
+        check_roles(roles)
         password_hash = await _new_hash(request, form, user)
         await asyncio.to_thread(request.app[ACCOUNTS].add, user, password_hash, roles, by)
     except AccountError as exc:
