@@ -9,10 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 from web_helpers import PASSWORD, USER, Backoffice, StartBackoffice
 
 from bot.handoff.store import HandoffStore
 from bot.web.account_store import AccountStore, LastAdmin
+from bot.web.config import WebSettings
 from bot.web.roles import may_open
 
 # The table, written out again here rather than read from bot/web/roles.py: the test checks the app
@@ -249,3 +251,19 @@ async def test_signing_out_works_for_every_role(offices: dict[str, Backoffice]) 
         )
         assert response.status == 303, role
         assert (await office.client.get("/api/session")).status == 401, role
+
+
+@pytest.mark.asyncio
+async def test_the_scripts_token_reaches_what_it_reached_before_and_not_the_accounts(
+    start_backoffice: StartBackoffice, web_settings: WebSettings, accounts: AccountStore
+) -> None:
+    token = "t" * 40
+    office = await start_backoffice(web_settings.model_copy(update={"api_token": SecretStr(token)}))
+    bearer = {"Authorization": f"Bearer {token}"}
+    for path in ("/api/session", "/api/tickets", "/api/insights", "/api/privacy?kind=reference&value=RIS3-7K2Q"):
+        answer = await office.client.get(path, headers=bearer)
+        assert answer.status not in (401, 403), path
+    refused = await office.client.get("/api/accounts", headers=bearer)
+    assert refused.status == 403
+    # Still the API only, never the pages.
+    assert (await office.client.get("/inbox/review", headers=bearer, allow_redirects=False)).status == 302
