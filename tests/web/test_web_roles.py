@@ -12,6 +12,7 @@ import pytest_asyncio
 from pydantic import SecretStr
 from web_helpers import PASSWORD, USER, Backoffice, StartBackoffice
 
+from bot.handoff.config import HandoffSettings
 from bot.handoff.store import HandoffStore
 from bot.web.account_store import AccountStore, LastAdmin
 from bot.web.config import WebSettings
@@ -267,3 +268,17 @@ async def test_the_scripts_token_reaches_what_it_reached_before_and_not_the_acco
     assert refused.status == 403
     # Still the API only, never the pages.
     assert (await office.client.get("/inbox/review", headers=bearer, allow_redirects=False)).status == 302
+
+
+@pytest.mark.asyncio
+async def test_without_the_database_only_the_settings_account_signs_in_with_tickets_only(
+    start_backoffice: StartBackoffice,
+) -> None:
+    down = HandoffSettings(_env_file=None, database_url="postgresql+psycopg://x@127.0.0.1:1/x")  # type: ignore[call-arg]
+    office = await start_backoffice(handoff=down)
+    refused = await office.sign_in("aino")
+    assert refused.status == 503 and "account database is unavailable" in await refused.text()
+    assert (await office.sign_in(USER)).headers["Location"] == "/inbox"
+    # Its own role only while the accounts cannot be read: never more than it may have.
+    assert (await office.client.get("/inbox/accounts")).status == 403
+    assert (await office.client.get("/api/session")).status == 200
