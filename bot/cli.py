@@ -1,4 +1,4 @@
-"""The `bot` command (bin/bot runs it in the action runtime): knowledge, model, ask, web, handoff."""
+"""The `bot` command (bin/bot runs it in the action runtime): knowledge, model, ask, web, accounts, handoff."""
 
 from __future__ import annotations
 
@@ -120,6 +120,31 @@ def _web_hash_password(_: argparse.Namespace) -> int:
     from bot.web.serve import print_password_hash
 
     return print_password_hash()
+
+
+def _accounts(args: argparse.Namespace) -> int:
+    from bot.web.accounts_cli import run
+
+    return run(args)
+
+
+def _accounts_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    roles_help = "comma-separated, of manager (tickets), editor (review, knowledge), admin (accounts)"
+    accounts = sub.add_parser(
+        "accounts", help="the back office's staff accounts and roles (passwords from a prompt or stdin, never argv)"
+    ).add_subparsers(dest="action", required=True)
+    accounts.add_parser("list", help="every account, its roles and state")
+    add = accounts.add_parser("add", help="a new account; its password is asked for (or read from stdin)")
+    add.add_argument("user")
+    add.add_argument("--roles", required=True, help=roles_help)
+    set_roles = accounts.add_parser("set-roles", help="replace an account's roles")
+    set_roles.add_argument("user")
+    set_roles.add_argument("--roles", required=True, help=roles_help)
+    accounts.add_parser("disable", help="the account can no longer sign in; its sessions end").add_argument("user")
+    accounts.add_parser("enable", help="undo disable").add_argument("user")
+    accounts.add_parser("password", help="set a new password (asked for, or read from stdin)").add_argument("user")
+    for parser in accounts.choices.values():
+        parser.set_defaults(func=_accounts)
 
 
 def _handoff_purge(args: argparse.Namespace) -> int:
@@ -249,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     web.add_subparsers(dest="action").add_parser(
         "hash-password", help="read a password from stdin, print its argon2 hash for RIS3_WEB_MANAGER_PASSWORD_HASH"
     ).set_defaults(func=_web_hash_password)
+
+    _accounts_parser(sub)
 
     handoff = sub.add_parser("handoff", help="the handoff tickets").add_subparsers(dest="action", required=True)
     purge = handoff.add_parser("purge", help="erase the personal data of tickets older than the retention period")

@@ -80,9 +80,11 @@ MEANINGS: dict[str, str] = {
     # bot/web/config.py
     "RIS3_WEB_HOST": "where the back office listens (behind the TLS proxy)",
     "RIS3_WEB_PORT": "its port",
-    "RIS3_WEB_MANAGER_USER": "the project manager's user name",
-    "RIS3_WEB_MANAGER_PASSWORD_HASH": "his password's argon2 hash (`bin/bot web hash-password`)",
-    "RIS3_WEB_API_TOKEN": "for scripts: `Authorization: Bearer` on /api/ acts as the manager (32+ characters)",
+    "RIS3_WEB_MANAGER_USER": "the built-in account (the project manager's): every role until an admin account"
+    " exists, then tickets only (docs/staff.md); more accounts with `bin/bot accounts`",
+    "RIS3_WEB_MANAGER_PASSWORD_HASH": "its password's argon2 hash (`bin/bot web hash-password`)",
+    "RIS3_WEB_API_TOKEN": "for scripts: `Authorization: Bearer` on /api/ (tickets, review, insights, privacy; not"
+    " accounts) in the built-in account's name (32+ characters)",
     "RIS3_WEB_SECRET_KEY": "a Fernet key (`Fernet.generate_key()`) that encrypts the session cookies; unset: made"
     " once in the key file",
     "RIS3_WEB_SECRET_KEY_FILE": "where that key is made and kept when RIS3_WEB_SECRET_KEY is unset",

@@ -100,6 +100,8 @@ class Ticket(Base):
     # The Rasa conversation the ticket came from ("web:…", "telegram:…", "rest:…"): the only place the
     # manager's replies go. Personal data (it leads to the user's chat): erased by the purge.
     conversation_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    # The staff account that last changed the status (a reply, a closing, a button); NULL until one does.
+    status_changed_by: Mapped[str | None] = mapped_column(String(100))
 
     jobs: Mapped[list[NotificationJob]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", order_by="NotificationJob.id"

@@ -239,7 +239,8 @@ class HandoffStore(ThreadStoreMixin):
         with self._session() as session:
             return builtins.list(session.scalars(query))
 
-    def set_status(self, reference: str, status: str) -> Ticket:
+    def set_status(self, reference: str, status: str, changed_by: str | None = None) -> Ticket:
+        """changed_by: the staff account's user name, kept with the ticket."""
         if status not in TICKET_STATUSES:
             raise ValueError(f"ticket status must be one of {TICKET_STATUSES}, not {status!r}")
         with self._session() as session, session.begin():
@@ -249,6 +250,7 @@ class HandoffStore(ThreadStoreMixin):
             if ticket is None:
                 raise TicketNotFound(reference)
             ticket.status = status
+            ticket.status_changed_by = changed_by[:100] if changed_by else None
             ticket.updated_at = self._clock()
         return ticket
 

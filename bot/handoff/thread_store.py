@@ -124,6 +124,7 @@ class ThreadStoreMixin:
                 session, ticket, "manager_reply", author, text, user_routes(ticket, email_available), now
             )
             ticket.status = "waiting" if waiting else "answered"
+            ticket.status_changed_by = author[:100]
         return self._message(message.id)
 
     def close_ticket(self, reference: str, author: str, *, email_available: bool) -> Ticket:
@@ -135,6 +136,7 @@ class ThreadStoreMixin:
                 return ticket
             now = self._clock()
             ticket.status = "closed"
+            ticket.status_changed_by = author[:100]
             if ticket.personal_data_erased_at is None:
                 routes = [r for r in user_routes(ticket, email_available) if r != "user_email"]
                 self._add(session, ticket, "system", "system", closed_notice(ticket), routes, now)

@@ -27,6 +27,7 @@ def ticket_json(ticket: Ticket, with_thread: bool = False) -> dict[str, Any]:
     result = {
         **ticket.as_dict(),
         "updated_at": ticket.updated_at.isoformat(),
+        "status_changed_by": ticket.status_changed_by,
         "notifications": [
             {"kind": job.kind, "status": job.status, "attempts": job.attempts, "last_error": job.last_error}
             for job in ticket.jobs
@@ -76,7 +77,7 @@ async def set_status(request: web.Request) -> web.Response:
         if status == "closed":  # the user is told, and the bot is in charge again
             await close_ticket(request, reference)
         else:
-            await asyncio.to_thread(store.set_status, reference, status)
+            await asyncio.to_thread(store.set_status, reference, status, request[USER_KEY])
     except TicketNotFound:
         return error_response(request, 404, "no ticket with this reference")
     logger.info("back office: %s marked %s %s (API)", request[USER_KEY], reference, status)

@@ -13,6 +13,8 @@ from bot.handoff.config import HandoffSettings
 from bot.handoff.store import HandoffStore
 from bot.metrics.backoffice import setup_metrics
 from bot.web import api, auth, inbox, internal, replies
+from bot.web.account_store import AccountStore
+from bot.web.accounts_page import setup_accounts
 from bot.web.background import background_tasks
 from bot.web.config import WebSettings
 from bot.web.csrf import csrf_protection
@@ -22,6 +24,7 @@ from bot.web.health import health
 from bot.web.insights import setup_insights
 from bot.web.keys import (
     ACCOUNT,
+    ACCOUNTS,
     HANDOFF_SETTINGS,
     HEALTH,
     OUTBOX_WAKE,
@@ -36,6 +39,7 @@ from bot.web.password_checks import PasswordChecks
 from bot.web.passwords import ManagerAccount
 from bot.web.privacy_requests import setup_privacy_requests
 from bot.web.review import setup_review
+from bot.web.roles import enforce_roles
 from bot.web.route_status import RouteStatus
 from bot.web.secret_key import load_secret_key
 from bot.web.security_headers import security_headers
@@ -89,6 +93,7 @@ def _routes(app: web.Application) -> None:
     setup_review(app)  # /inbox/review, /api/review (docs/review.md)
     setup_metrics(app)  # /metrics behind RIS3_METRICS_TOKEN (docs/operations.md)
     setup_privacy_requests(app)  # /inbox/privacy, /api/privacy (docs/privacy.md)
+    setup_accounts(app)  # /inbox/accounts, /api/accounts (docs/staff.md)
 
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
 
@@ -96,10 +101,11 @@ def _routes(app: web.Application) -> None:
 def create_app(settings: WebSettings | None = None, handoff_settings: HandoffSettings | None = None) -> web.Application:
     settings = settings or WebSettings()
     handoff_settings = handoff_settings or HandoffSettings()
-    # Outermost first: headers on every answer, then the session, then who may see what, then CSRF.
+    # Outermost first: headers on every answer, then the session, then who is signed in, then what their roles
+    # let them open (bot/web/roles.py), then CSRF.
     app = web.Application(middlewares=[security_headers])
     setup_sessions(app, settings, load_secret_key(settings))
-    app.middlewares.extend([auth.require_sign_in, csrf_protection, store_errors])
+    app.middlewares.extend([auth.require_sign_in, enforce_roles, csrf_protection, store_errors])
 
     app[SETTINGS] = settings
     app[HANDOFF_SETTINGS] = handoff_settings
@@ -109,6 +115,8 @@ def create_app(settings: WebSettings | None = None, handoff_settings: HandoffSet
     app[OUTBOX_WAKE] = asyncio.Event()
     app[ROUTES] = RouteStatus.of(handoff_settings)
     app[ACCOUNT] = _account(settings)
+    # On the ticket store's engine: the accounts live in the same database (revision 0005).
+    app[ACCOUNTS] = AccountStore(app[STORE].engine)
     app[REVOCATIONS] = Revocations()
     app[SIGN_IN_LIMITS] = SignInLimits(settings)
     app[PASSWORD_CHECKS] = PasswordChecks(settings.password_check_concurrency, settings.password_check_queue)

@@ -112,7 +112,7 @@ async def change_status(request: web.Request) -> web.StreamResponse:
         if status == "closed":  # the user is told, and the bot is in charge again
             await close_ticket(request, reference)
         else:
-            await asyncio.to_thread(request.app[STORE].set_status, reference, status)
+            await asyncio.to_thread(request.app[STORE].set_status, reference, status, request[USER_KEY])
     except TicketNotFound:
         return error_response(request, 404, "No ticket with this reference.")
     logger.info("back office: %s marked %s %s", request[USER_KEY], reference, status)

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from bot.handoff.config import HandoffSettings
 from bot.handoff.store import HandoffStore
+from bot.web.account_store import AccountStore
 from bot.web.config import WebSettings
 from bot.web.database_health import DatabaseHealth
 from bot.web.password_checks import PasswordChecks
@@ -19,7 +20,9 @@ from bot.web.sign_in_limits import SignInLimits
 SETTINGS = web.AppKey("settings", WebSettings)
 HANDOFF_SETTINGS = web.AppKey("handoff_settings", HandoffSettings)
 STORE = web.AppKey("store", HandoffStore)
+# The account in the settings (RIS3_WEB_MANAGER_USER), built in beside the staff accounts (bot/web/staff.py).
 ACCOUNT = web.AppKey("account", ManagerAccount)
+ACCOUNTS = web.AppKey("accounts", AccountStore)
 REVOCATIONS = web.AppKey("revocations", Revocations)
 SIGN_IN_LIMITS = web.AppKey("sign_in_limits", SignInLimits)
 PASSWORD_CHECKS = web.AppKey("password_checks", PasswordChecks)

@@ -1,4 +1,5 @@
-"""The manager's password: argon2 hashes made by `bin/bot web hash-password`, checked at sign-in."""
+"""Staff passwords: argon2 hashes (`bin/bot web hash-password` for the settings' account, `bin/bot accounts` and
+the Accounts page for the others), checked at sign-in, and the rules a new password must meet."""
 
 from __future__ import annotations
 
@@ -10,6 +11,35 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _hasher = PasswordHasher()
+# Long enough that guessing is hopeless behind the sign-in limits; bounded so that hashing stays cheap.
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 256
+
+
+def password_problem(password: str, user: str = "") -> str | None:
+    """Why this password may not be set for a staff account, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"The password is too short: at least {MIN_PASSWORD_LENGTH} characters."
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"The password is too long: at most {MAX_PASSWORD_LENGTH} characters."
+    if user and user.lower() in password.lower():
+        return "The password may not contain the user name."
+    if len(set(password)) < 4:
+        return "The password repeats too few characters; choose a longer, varied one."
+    return None
+
+
+def verify(password_hash: str, password: str) -> bool:
+    """Blocking (argon2 is deliberately slow)."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def dummy_hash() -> str:
+    """A hash no password matches, to spend a verification's time on a name that does not exist."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:

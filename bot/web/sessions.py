@@ -4,7 +4,8 @@ The cookie holds the user name, a session id and the session's CSRF token; Ferne
 authenticates it, and its timestamp plus the session's creation time bound its life to max_age.
 A cookie cannot be taken back once issued, so signing out also records the session id as revoked
 until the cookie would have expired anyway. That record lives in this process only: a restart (or a
-second instance) forgets it, which is acceptable for one manager and sessions of a few hours.
+second instance) forgets it, which is acceptable for a few staff and sessions of a few hours. Disabling an
+account, changing its roles or its password needs no revocation: every request reads the account again.
 """
 
 from __future__ import annotations
@@ -55,12 +56,14 @@ def setup_sessions(app: web.Application, settings: WebSettings, key: bytes) -> N
     aiohttp_session.setup(app, storage)
 
 
-async def signed_in_user(request: web.Request, revocations: Revocations, account_tag: str) -> str | None:
+async def session_identity(request: web.Request, revocations: Revocations) -> tuple[str, str] | None:
+    """The user name and account tag a live session names; whether that account still stands (not disabled,
+    same password) is for the caller to check against the accounts (bot/web/staff.py)."""
     session = await aiohttp_session.get_session(request)
-    user, session_id = session.get(USER), session.get(SESSION_ID)
-    if not isinstance(user, str) or not isinstance(session_id, str) or session.get(ACCOUNT_TAG) != account_tag:
+    user, session_id, tag = session.get(USER), session.get(SESSION_ID), session.get(ACCOUNT_TAG)
+    if not isinstance(user, str) or not isinstance(session_id, str) or not isinstance(tag, str):
         return None
-    return None if revocations.is_revoked(session_id) else user
+    return None if revocations.is_revoked(session_id) else (user, tag)
 
 
 async def csrf_token(request: web.Request) -> str:

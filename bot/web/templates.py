@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextvars
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -11,6 +13,18 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@dataclass(frozen=True)
+class Navigation:
+    """The pages the signed-in account may open, (path, label) in order, and its home page among them."""
+
+    links: tuple[tuple[str, str], ...]
+    home: str
+
+
+# Set by the role check (bot/web/roles.py) for each request of a signed-in account; base.html shows it.
+NAVIGATION: contextvars.ContextVar[Navigation | None] = contextvars.ContextVar("ris3_navigation", default=None)
 
 
 def format_time(value: datetime | str | None) -> str:
@@ -31,6 +45,7 @@ def environment() -> Environment:
     # autoescape=True for every template, not only *.html: nothing rendered here is trusted markup.
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
     env.filters["time"] = format_time
+    env.globals["navigation"] = NAVIGATION.get
     return env
 
 

@@ -47,7 +47,7 @@ def test_migrations_build_the_models_schema_and_can_run_again(empty_database_url
         store.ping()
         with store.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            assert context.get_current_revision() == head_revision() == "0004"
+            assert context.get_current_revision() == head_revision() == "0005"
             # The migrations and the models (the tickets' and Review's) describe the same tables and indexes.
             assert compare_metadata(context, all_tables()) == []
         tables = set(inspect(store.engine).get_table_names())
