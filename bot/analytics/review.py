@@ -88,7 +88,10 @@ logger = logging.getLogger(__name__)
 
 DECLINED, HEDGED, LOW_CONFIDENCE, HANDOFF = "declined", "hedged", "low_confidence", "handoff"
 NOT_HELPFUL = "not_helpful"
-REASONS = (DECLINED, HEDGED, LOW_CONFIDENCE, HANDOFF, NOT_HELPFUL)
+# Not sure enough to answer, the bot asked back ("Do you mean …?"); records before it could never say so
+# are HEDGED (the fact was given, said to be uncertain).
+ASKED_BACK = "asked_back"
+REASONS = (DECLINED, ASKED_BACK, HEDGED, LOW_CONFIDENCE, HANDOFF, NOT_HELPFUL)
 # The question a handoff is put down to: the conversation's last question at most this long before it.
 HANDOFF_LOOKBACK = timedelta(minutes=30)
 # What a user types at these form questions is personal data (a name, an address, a message for the project
@@ -292,6 +295,8 @@ def _from_try_box(turn: TurnRecord) -> bool:
 def turn_reasons(turn: TurnRecord, threshold: Callable[[str], float | None]) -> list[str]:
     """Why this turn's question belongs in the queue (without the handoff, which needs the next turns)."""
     decision = turn.decision
+    if decision and decision.get("kind") == "choose" and decision.get("how") == "ask back" and is_question(turn):
+        return [NOT_HELPFUL, ASKED_BACK] if turn.helpful is False else [ASKED_BACK]
     if not decision or decision.get("kind") != "answer" or not is_question(turn):
         return []
     # The user's own word first: a "no" to "Did this answer your question?" whatever the bot thought of it.

@@ -34,6 +34,7 @@ from aiohttp import web
 
 from bot.analytics.labelled import LABELLED_SET
 from bot.analytics.review import (
+    ASKED_BACK,
     DECISION_LABELS,
     DECISIONS,
     DECLINED,
@@ -72,6 +73,7 @@ REVIEW_CONFIG = web.AppKey("review_config", ReviewConfig)
 REVIEW_DESK = web.AppKey("review_desk", ReviewDesk)
 REASON_LABELS = {
     DECLINED: "declined",
+    ASKED_BACK: "asked back (“Do you mean …?”)",
     HEDGED: "answered unsure",
     LOW_CONFIDENCE: "low confidence",
     HANDOFF: "handoff",

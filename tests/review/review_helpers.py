@@ -55,6 +55,7 @@ def decision(
     hedged: bool = False,
     kind: str = "answer",
     language: str = "en",
+    how: str = "question",
 ) -> dict[str, Any]:
     """A `last_decision` value as actions/actions.py `_decision_record` stores it."""
     return {
@@ -66,7 +67,7 @@ def decision(
         "confidence": confidence,
         "hedged": hedged,
         "reason": "test",
-        "how": "question",
+        "how": how,
         "options": [],
         "language": language,
         "channel": "rest",

@@ -3,15 +3,18 @@ by meaning with the real model: test_grouping.py)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from review_helpers import NOW, WordsEmbedder, decision, declined, turn
 
 from bot.analytics.review import (
+    ASKED_BACK,
     DECLINED,
     HANDOFF,
     HEDGED,
     LOW_CONFIDENCE,
+    NOT_HELPFUL,
     TRY_SENDER_PREFIX,
     ReviewQuestion,
     collect_questions,
@@ -47,6 +50,18 @@ def test_declined_hedged_and_low_confidence_turns_come_to_the_queue() -> None:
         "tell me the aims": [LOW_CONFIDENCE],
         "mitkä ovat tavoitteet": [LOW_CONFIDENCE],  # 0.65 is below Finnish's 0.7
     }
+
+
+def test_a_question_asked_back_comes_to_the_queue() -> None:
+    # Issue 23: not sure enough to answer, the bot asks "Do you mean …?"; staff see the question in Review. A
+    # follow-up the bot asked "which one?" about (a list's item) is not a doubt of the knowledge.
+    turns = [
+        turn("who paid for it", outcome=decision(False, "project_funding", 0.5, kind="choose", how="ask back")),
+        turn("the second one", outcome=decision(False, None, None, kind="choose", how="ordinal 'second'")),
+        replace(turn("kuka rahoitti", language="fi", outcome=decision(
+            False, "project_funding", 0.5, kind="choose", how="ask back", language="fi")), helpful=False),
+    ]
+    assert reasons_of(turns) == {"who paid for it": [ASKED_BACK], "kuka rahoitti": [NOT_HELPFUL, ASKED_BACK]}
 
 
 def test_buttons_payloads_questions_back_and_the_try_box_are_not_questions() -> None:
