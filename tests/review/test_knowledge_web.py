@@ -45,7 +45,9 @@ def snapshot(folder: Path) -> dict[str, bytes]:
             if p.is_file() and "index" not in p.parts and ".uploads" not in p.parts}
 
 
-async def test_the_page_lists_the_sources_and_their_versions(start_backoffice: StartBackoffice, desk: ReviewDesk) -> None:
+async def test_the_page_lists_the_sources_and_their_versions(
+    start_backoffice: StartBackoffice, desk: ReviewDesk
+) -> None:
     office = await signed_in(start_backoffice, desk)
     response = await office.client.get("/inbox/knowledge")
     page = await response.text()
