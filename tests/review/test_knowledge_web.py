@@ -190,3 +190,13 @@ async def test_signed_out_is_kept_out(start_backoffice: StartBackoffice, desk: R
     assert (await office.client.get("/api/knowledge")).status == 401
     response = await office.client.get("/inbox/knowledge", allow_redirects=False)
     assert response.status == 302
+
+
+async def test_the_new_fact_editor_takes_the_questions_as_phrasings(
+    start_backoffice: StartBackoffice, desk: ReviewDesk
+) -> None:
+    office = await signed_in(start_backoffice, desk)
+    response = await office.client.get("/inbox/knowledge/facts/new?keys_en=is+there+a+swedish+brochure&keys_fi=onko")
+    page = await response.text()
+    assert response.status == 200
+    assert "is there a swedish brochure</textarea>" in page and ">onko</textarea>" in page
