@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.knowledge.conversation import page_date
 from bot.knowledge.index import KnowledgeIndex
 from bot.knowledge.question import asked_part
-from bot.knowledge.replies import Reply, fact_text
+from bot.knowledge.replies import Reply, contact_text
 from bot.knowledge.timeframe import timeframe
 
 TODAY_ENV = "RIS3_TODAY"
@@ -119,7 +119,7 @@ def with_status(reply: Reply, question: str, index: KnowledgeIndex, lang: str, o
     # strategy for 2026?"), not for any "today" ("the weather in Kotka today"). Read only for such replies.
     if not ((reply.answered and (now or period_answer)) or (declined and _asks_after_the_page(question, index))):
         return reply
-    found = status(index, on, fact_text(index, knowledge.contact, lang))
+    found = status(index, on, contact_text(index, lang))
     if found is None or (period_answer and not now and found.response != "utter_status_period_ended"):
         return reply
     response, variables = found.response, found.variables

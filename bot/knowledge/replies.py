@@ -86,11 +86,40 @@ def _fact_source(index: KnowledgeIndex, fact: Fact) -> Source:
     return index.knowledge.sources[fact.quotes[0].source]
 
 
+# A PDF source is cited with the page of the fact's first quote on it.
+PAGE = {"en": "p. {page}", "fi": "s. {page}"}
+
+
+def citation(source: Source, lang: str, fact: Fact | None = None) -> str:
+    """The source under an answer, with the page for a PDF source (where the fact's quote stands)."""
+    cited = source.citation_in(lang)
+    if fact is None or not source.pages:
+        return cited
+    page = next((p for q in fact.quotes if q.source == source.id and (p := source.page_of(q.text))), None)
+    return f"{cited}, {PAGE.get(lang, PAGE['en']).format(page=page)}" if page else cited
+
+
+def withheld_reply(index: KnowledgeIndex, fact: Fact, lang: str) -> Reply:
+    """A fact whose quotes left a newer version of its source is not stated: the bot says the source has changed
+    and gives the contact (domain.yml utter_fact_withheld)."""
+    source = _fact_source(index, fact)
+    contact = contact_text(index, lang)
+    return Reply(
+        response="utter_fact_withheld",
+        variables={"source": source.citation_in(lang), "contact": contact},
+        buttons=link_buttons(index, source, "" if index.facts[index.knowledge.contact].withheld else contact),
+        fact_id=fact.id,
+        source_id=source.id,
+    )
+
+
 def fact_reply(index: KnowledgeIndex, fact_id: str, lang: str, not_named: list[str] | None = None) -> Reply:
     fact = index.facts[fact_id]
+    if fact.withheld:
+        return withheld_reply(index, fact, lang)
     source = _fact_source(index, fact)
     answer = _localised(fact.text, lang)
-    variables = {"answer": answer, "source": source.citation_in(lang)}
+    variables = {"answer": answer, "source": citation(source, lang, fact)}
     response = "utter_answer"
     if not_named:
         response = "utter_not_named"
@@ -117,13 +146,24 @@ def fact_text(index: KnowledgeIndex, fact_id: str, lang: str) -> str:
     return _localised(index.facts[fact_id].text, lang)
 
 
+# Said in place of the contact fact while it is withheld (its details changed in a newer version of the source).
+CONTACT_WITHHELD = {
+    "en": "The contact details on the page “{title}” ({publisher}) have changed and are being checked; see the page.",
+    "fi": "Sivun »{title}« ({publisher}) yhteystiedot ovat muuttuneet, ja niitä tarkistetaan; katso sivulta.",
+}
+
+
 def contact_text(index: KnowledgeIndex, lang: str) -> str:
+    contact = index.facts[index.knowledge.contact]
+    if contact.withheld:
+        source = _fact_source(index, contact)
+        return CONTACT_WITHHELD.get(lang, CONTACT_WITHHELD["en"]).format(title=source.title, publisher=source.publisher)
     return fact_text(index, index.knowledge.contact, lang)
 
 
 def dont_know_reply(index: KnowledgeIndex, lang: str) -> Reply:
     contact = index.facts[index.knowledge.contact]
-    text = _localised(contact.text, lang)
+    text = contact_text(index, lang)
     return Reply(
         response="utter_dont_know",
         variables={"contact": text},
@@ -165,9 +205,13 @@ def reply_for(decision: Decision, index: KnowledgeIndex, lang: str) -> Reply:
         return reply
     passage = index.passages[best.item]
     source = index.knowledge.sources[passage.source]
+    page = source.page_of(passage.text)
+    cited = source.citation_in(lang)
+    if page:
+        cited = f"{cited}, {PAGE.get(lang, PAGE['en']).format(page=page)}"
     return Reply(
         response="utter_passage",
-        variables={"answer": passage.text, "source": source.citation_in(lang)},
+        variables={"answer": passage.text, "source": cited},
         buttons=link_buttons(index, source, passage.text) + menu_buttons(index, lang),
         source_id=source.id,
         answered=True,

@@ -48,6 +48,26 @@ class Source:
     documents: tuple[Document, ...] = ()
     # The title in other languages, only where the source itself gives one (checked against its text).
     titles: tuple[tuple[str, str], ...] = ()  # (language, title) pairs: a frozen dataclass stays hashable
+    # How the published version was given (text, html, pdf) and, for a PDF, where each page starts in `text`
+    # (character offsets, from knowledge/sources/<id>/versions.yml): an answer cites the page of its quote.
+    format: str = "text"
+    pages: tuple[int, ...] = ()
+
+    def page_of(self, quote: str) -> int | None:
+        """The page (from 1) of a PDF source on which the quote stands; None for other sources or when not found."""
+        if not self.pages:
+            return None
+        wanted = fold(quote)
+        bounds = [*self.pages, len(self.text)]
+        for number in range(len(self.pages)):
+            if wanted in fold(self.text[bounds[number]:bounds[number + 1]]):
+                return number + 1
+        # A quote across a page break: the page where its first words stand.
+        head = " ".join(wanted.split()[:4])
+        for number in range(len(self.pages)):
+            if head and head in fold(self.text[bounds[number]:bounds[number + 1]]):
+                return number + 1
+        return None
 
     @property
     def citation(self) -> str:
@@ -104,6 +124,9 @@ class Fact:
     subject: dict[str, str] = field(default_factory=dict)
     # The kinds of information the fact gives (bot/knowledge/asks.py: phone, date, amount, …).
     answers: tuple[str, ...] = ()
+    # Why the fact is not stated (its quotes are gone from a newer version of its source): the bot says the
+    # source has changed instead, until an editor fixes or confirms the fact (docs/knowledge.md).
+    withheld: str = ""
 
 
 @dataclass
@@ -186,6 +209,30 @@ def _titles(source_id: str, value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(value.items())
 
 
+VERSIONS_FILE = "versions.yml"
+
+
+def versions_path(root: Path, source_id: str) -> Path:
+    """Where a source's published versions are described (bot/knowledge/versions.py writes it)."""
+    return root / "sources" / source_id / VERSIONS_FILE
+
+
+def _current_version(root: Path, source_id: str, file: str, length: int) -> tuple[str, tuple[int, ...], Path | None]:
+    """The format and PDF page offsets of the version that sources.yml names as current, when the source has a
+    versions file; ("text", (), None) without one (a source that was never published from the back office)."""
+    path = versions_path(root, source_id)
+    if not path.is_file():
+        return "text", (), None
+    data = _read_yaml(path)
+    for version in data.get("versions") or []:
+        if isinstance(version, dict) and version.get("file") == file:
+            pages = version.get("pages") or []
+            if not isinstance(pages, list) or not all(isinstance(p, int) and 0 <= p <= length for p in pages):
+                raise KnowledgeError(f"{path}: the pages of {file} must be character offsets within its text")
+            return str(version.get("format") or "text"), tuple(pages), path
+    return "text", (), path
+
+
 def load_sources(root: Path) -> tuple[dict[str, Source], list[Path]]:
     meta_path = root / "sources.yml"
     meta = _read_yaml(meta_path)
@@ -200,6 +247,9 @@ def load_sources(root: Path) -> tuple[dict[str, Source], list[Path]]:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError as exc:
             raise KnowledgeError(f"source {entry['id']}: file {path} missing") from exc
+        version_format, pages, versions_file = _current_version(root, entry["id"], entry["file"], len(text))
+        if versions_file is not None:
+            files.append(versions_file)
         source = Source(
             id=entry["id"],
             path=path,
@@ -212,6 +262,8 @@ def load_sources(root: Path) -> tuple[dict[str, Source], list[Path]]:
             url=_web_address(f"source {entry['id']}", entry.get("url")),
             documents=_documents(entry["id"], entry.get("documents"), text),
             titles=_titles(entry["id"], entry.get("titles")),
+            format=version_format,
+            pages=pages,
         )
         # The metadata the bot cites is itself a claim about the source, so it is checked too.
         for label in ("title", "updated", "publisher"):
@@ -306,7 +358,16 @@ def _parse_fact(raw: dict[str, Any], sources: dict[str, Source]) -> Fact:
         when=_period(fact_id, raw.get("when")),
         subject=_per_language(fact_id, "subject", raw.get("subject"), required=False),
         answers=_answers(fact_id, raw.get("answers")),
+        withheld=_withheld(fact_id, raw.get("withheld")),
     )
+
+
+def _withheld(fact_id: str, value: Any) -> str:
+    if value is None or value is False:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise KnowledgeError(f"fact {fact_id}: `withheld` gives the reason the fact is not stated, as text")
+    return value.strip()
 
 
 def check_facts(facts: dict[str, Fact], sources: dict[str, Source]) -> None:
@@ -314,7 +375,8 @@ def check_facts(facts: dict[str, Fact], sources: dict[str, Source]) -> None:
     folded = {sid: fold(s.text) for sid, s in sources.items()}
     for fact in facts.values():
         for quote in fact.quotes:
-            if fold(quote.text) not in folded[quote.source]:
+            # A withheld fact is withheld because its quotes left the source: it is never stated meanwhile.
+            if not fact.withheld and fold(quote.text) not in folded[quote.source]:
                 raise KnowledgeError(
                     f"fact {fact.id}: quote not found in source {quote.source}: {quote.text!r}"
                 )

@@ -35,6 +35,7 @@ from bot.web.keys import (
     SIGN_IN_LIMITS,
     STORE,
 )
+from bot.web.knowledge import setup_knowledge
 from bot.web.password_checks import PasswordChecks
 from bot.web.passwords import ManagerAccount
 from bot.web.privacy_requests import setup_privacy_requests
@@ -91,6 +92,7 @@ def _routes(app: web.Application) -> None:
 
     setup_insights(app)  # /inbox/insights, /api/insights, /api/insights.csv (docs/insights.md)
     setup_review(app)  # /inbox/review, /api/review (docs/review.md)
+    setup_knowledge(app)  # /inbox/knowledge, /api/knowledge (docs/knowledge.md); uses the Review desk
     setup_metrics(app)  # /metrics behind RIS3_METRICS_TOKEN (docs/operations.md)
     setup_privacy_requests(app)  # /inbox/privacy, /api/privacy (docs/privacy.md)
     setup_accounts(app)  # /inbox/accounts, /api/accounts (docs/staff.md)

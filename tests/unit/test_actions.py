@@ -265,3 +265,17 @@ def test_tell_me_more_after_one_priority_says_that_is_all_the_page_says(
     (message,) = dispatcher.messages
     assert message["response"] == "utter_all_said" and message["subject"] == "smart and green logistics"
     assert_fills_domain(message, domain)
+
+
+def test_a_withheld_fact_is_not_stated_and_the_reply_says_the_source_changed(
+    actions: ModuleType, index: KnowledgeIndex, domain: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    for fact_id in ("contact_email", "contact_project_manager"):
+        fact = dataclasses.replace(index.facts[fact_id], withheld="version 2 no longer has the number")
+        monkeypatch.setitem(index.knowledge.facts, fact_id, fact)
+    messages = run(actions.ActionAnswer(), button_tracker("contact_email"), domain)
+    assert [m["response"] for m in messages] == ["utter_fact_withheld"]
+    said = " ".join(str(v) for v in messages[0].values())
+    assert CONTACT_PHONE not in said and "have changed" in messages[0]["contact"]

@@ -166,7 +166,7 @@ async def test_each_role_lands_on_a_page_it_may_open(
 async def test_the_navigation_shows_only_what_the_account_may_open(offices: dict[str, Backoffice]) -> None:
     expected = {
         "manager": ({"/inbox", "/inbox/insights", "/inbox/privacy"}, "/inbox/insights"),
-        "editor": ({"/inbox/review", "/inbox/insights"}, "/inbox/insights"),
+        "editor": ({"/inbox/review", "/inbox/knowledge", "/inbox/insights"}, "/inbox/insights"),
         "admin": ({"/inbox/accounts", "/inbox/insights"}, "/inbox/accounts"),
     }
     for role, (links, page) in expected.items():
