@@ -126,7 +126,7 @@ def answer_turn(
         # An ordinal names its item outright; a pronoun or an ellipsis fills in what the message leaves out,
         # and the reading the knowledge is surer of wins ("when was it updated?" after the publication is
         # about the strategy; "kehen voin olla yhteydessä tästä?" stays a question about a contact).
-        chosen = _better(rewritten, original)
+        chosen = original if _stands_alone(original) else _better(rewritten, original)
         if chosen is rewritten:
             return _turn_for(rewritten, how=resolution.how, query=resolution.question)
     if not original.answer and not original.ask_back and state.last_fact in index.facts:
@@ -148,6 +148,17 @@ def _turn_for(decision: Decision, **how: str) -> Turn:
 # question does not make the timeline its answer. Lower, it would also turn away "what happened in autumn 2020?",
 # which the facts' dates answer and the classifier (which knows no dates) reads as a near miss.
 NONE_OVER_TIME = 0.95
+
+
+# The fact classifier is this sure of a fact for the message as written: a pronoun in it ("kehen voin olla
+# yhteydessä tästä?" after a priority) does not make it a question about the last answer's subject, whose words
+# the rewritten reading would add and which would then pull the classifier to that subject's fact.
+STANDS_ALONE = 0.6
+
+
+def _stands_alone(decision: Decision) -> bool:
+    signals = decision.signals
+    return decision.answer and not signals.get("cls_top_none") and signals.get("cls_p", 0.0) >= STANDS_ALONE
 
 
 def _none_first(decision: Decision) -> bool:

@@ -362,7 +362,14 @@ class Retriever:
             # Asked back only when some fact is likelier than "none": a near miss gets "I don't know" and the contact.
             likely = decision.confidence >= ASK_BACK_PROBABILITY and not decision.signals.get("cls_top_none")
             if not accepted and likely:
-                decision.ask_back = self._ask_back_options(decision)
+                options = self._ask_back_options(decision)
+                if options == [decision.best.item]:
+                    # One likely fact and no other: a question back would offer a single button. The best guess
+                    # is given plainly instead; its "Did this answer your question?" buttons ask the rest.
+                    decision.answer = True
+                    decision.reason = f"the only likely fact (p={decision.confidence:.2f})"
+                else:
+                    decision.ask_back = options
         return decision
 
     def _ask_back_options(self, decision: Decision) -> list[str]:
