@@ -133,6 +133,8 @@ ASK_BACK_PROBABILITY = 0.3
 # A fact the classifier gives at least this probability is offered when the bot asks back.
 ASK_BACK_OPTION = 0.1
 ASK_BACK_MAX_OPTIONS = 3
+# The share of a question's words (IDF-weighted) unknown to the knowledge at which it is not answered at all.
+FOREIGN_SHARE = 0.99
 
 
 # The names of Decision.signals, in the order the decision model reads them.
@@ -354,14 +356,17 @@ class Retriever:
         if self.model is not None and decision.best is not None and decision.signals:
             language = FINNISH if decision.signals.get("finnish") else "en"
             decision.confidence = self.model.probability(decision.signals)
-            accepted = self.model.accepts(decision.signals, language)
+            # Not one of the asked words is in the knowledge ("restart", a name it has never seen): whatever the
+            # classifier makes of such a message, the knowledge does not speak of it.
+            foreign = decision.signals.get("unknown_share", 0.0) >= FOREIGN_SHARE
+            accepted = self.model.accepts(decision.signals, language) and not foreign
             if accepted != decision.answer:
                 decision.reason = f"{'answer' if accepted else 'decline'} by the calibrated model " \
                     f"(p={decision.confidence:.2f}; rules: {decision.reason})"
                 decision.answer = accepted
             # Asked back only when some fact is likelier than "none": a near miss gets "I don't know" and the contact.
             likely = decision.confidence >= ASK_BACK_PROBABILITY and not decision.signals.get("cls_top_none")
-            if not accepted and likely:
+            if not accepted and likely and not foreign:
                 options = self._ask_back_options(decision)
                 if options == [decision.best.item]:
                     # One likely fact and no other: a question back would offer a single button. The best guess

@@ -32,6 +32,8 @@ PARAMS = [
 
 # The opening words of utter_dont_know in each language (domain.yml).
 DONT_KNOW = {"en": "I don't know that", "fi": "en tiedä sitä"}
+# A question back ("Do you mean …?", domain.yml utter_did_you_mean) states no fact.
+ASKED_BACK = {"en": "Do you mean one of these?", "fi": "Tarkoititko jotakin näistä?"}
 
 
 def _reply_text(replies: list[dict]) -> str:
@@ -54,7 +56,7 @@ def test_every_factual_answer_names_its_source(bot_url: str) -> None:
         if case["topic"] in {"smalltalk", "out_of_scope"} or case.get("known_miss"):
             continue
         text = _reply_text(post_message(bot_url, f"src-{uuid.uuid4().hex[:8]}", case["q"]))
-        if DONT_KNOW[case["lang"]] in text:
+        if DONT_KNOW[case["lang"]] in text or text.startswith(ASKED_BACK[case["lang"]]):
             continue  # a miss, reported by test_question; here only stated facts count
         # A Finnish answer says the page's title is its English one (issue 25 item 12).
         source = ("Lähde: sivu »Kymenlaakso's Smart Specialisation RIS3 Strategy« (englanninkielinen otsikko;"
