@@ -6,7 +6,8 @@ A repeated question is answered from the action server's embedding cache; a new 
 Here every message is new: the FAQ suite's e2e questions, each with an opener and a closing no other message
 has, so no text repeats. One user sends to our bot (its own Rasa and action server, bot.runtime) and to the
 default bot (bench/default_bot.py) in turn, the same message to both, so that both meet the same load on the
-machine. Printed: p50, p95 and mean per bot over REST, and our p50 / theirs.
+machine. Printed: p50, p95 and mean per bot over REST, our p50 / theirs, and the resident memory (now and peak)
+of our Rasa server and action server after the run (the back office's: bench/review_memory.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,15 @@ from default_bot import DefaultBot, prepare  # noqa: E402
 from latency import ask, percentile, questions  # noqa: E402
 
 from bot.runtime import BotProcesses  # noqa: E402
+
+
+def memory_mb(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) of a process in MB."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            values[line.split(":")[0]] = int(line.split()[1]) / 1024
+    return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
 
 OPENERS = ("", "Hi, ", "Hello! ", "Quick question: ", "Moi, ", "Sorry to bother you, ", "Hei! ", "Good morning, ")
 CLOSINGS = ("", " Thanks.", " Kiitos!", " Please.", " Thanks in advance!", " Kiitos paljon.")
@@ -71,6 +81,13 @@ def main() -> int:
         p50 = figures("RIS3 bot", mine)
         default_p50 = figures("default bot", theirs)
         print(f"  p50 ratio (ours / default): {p50 / default_p50:.2f}")
+        print("resident memory after the run (MB, now / peak):")
+        total = 0.0
+        for name, process in ours.processes.items():
+            now, peak = memory_mb(process.pid)
+            total += peak
+            print(f"  {name:12} {now:6.0f} / {peak:6.0f}")
+        print(f"  together     peak {total:6.0f}")
     finally:
         ours.stop()
         default.stop()
