@@ -24,17 +24,22 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from default_bot import DefaultBot, prepare  # noqa: E402
 from latency import ask, percentile, questions  # noqa: E402
+from proc_stats import tree  # noqa: E402
 
 from bot.runtime import BotProcesses  # noqa: E402
 
 
 def memory_mb(pid: int) -> tuple[float, float]:
-    """(VmRSS, VmHWM) of a process in MB."""
-    values = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(("VmRSS:", "VmHWM:")):
-            values[line.split(":")[0]] = int(line.split()[1]) / 1024
-    return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
+    """(VmRSS, VmHWM) in MB of a process and every process below it (Sanic runs its app in a worker)."""
+    rss = peak = 0.0
+    for member in tree(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                rss += int(line.split()[1]) / 1024
+            elif line.startswith("VmHWM:"):
+                peak += int(line.split()[1]) / 1024
+    return rss, peak
+
 
 OPENERS = ("", "Hi, ", "Hello! ", "Quick question: ", "Moi, ", "Sorry to bother you, ", "Hei! ", "Good morning, ")
 CLOSINGS = ("", " Thanks.", " Kiitos!", " Please.", " Thanks in advance!", " Kiitos paljon.")
