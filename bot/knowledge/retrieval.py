@@ -133,6 +133,8 @@ ASK_BACK_PROBABILITY = 0.3
 # A fact the classifier gives at least this probability is offered when the bot asks back.
 ASK_BACK_OPTION = 0.1
 ASK_BACK_MAX_OPTIONS = 3
+# Two facts this close in the fact classifier's probabilities are a tie, which retrieval's ranking breaks.
+CLASSIFIER_TIE = 0.1
 # The share of a question's words (IDF-weighted) unknown to the knowledge at which it is not answered at all.
 FOREIGN_SHARE = 0.99
 
@@ -403,6 +405,11 @@ class Retriever:
         if not facts:
             return decision
         chosen = max(facts, key=lambda f: facts[f])
+        best = decision.best.item
+        if best in facts and chosen != best and facts[chosen] - facts[best] < CLASSIFIER_TIE:
+            # The classifier cannot tell the two apart ("Can I e-mail Petri? What's the address?": the e-mail
+            # fact and the addresses); retrieval's ranking, which weighs the kind of information asked for, does.
+            chosen = best
         top = max(probabilities, key=lambda c: probabilities[c])
         signals["cls_p"] = facts[chosen]
         signals["cls_none"] = probabilities.get(NONE, 0.0)
