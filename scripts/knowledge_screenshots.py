@@ -19,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -219,9 +220,14 @@ def walk(url: str, password: str, out: Path, knowledge: Path) -> None:
         page.click("button[name=action][value=check]")
         page.wait_for_selector("#notice")
 
-        # 5. Published: the fact is stated again once the index is rebuilt (seconds).
+        # 5. Published: the fact is stated again once the index is rebuilt (seconds); shown when it is, which also
+        # lets the rebuild finish before the back office stops.
         page.click("button[name=action][value=publish]")
         page.wait_for_url("**/inbox/knowledge?done=*")
+        deadline = time.monotonic() + 300
+        while "not yet up to date" in page.inner_text("#index-state") and time.monotonic() < deadline:
+            time.sleep(1)
+            page.reload()
         shoot(page, out, "published", between=("h1", "#index-state"))
         browser.close()
 
