@@ -103,6 +103,8 @@ MEANINGS: dict[str, str] = {
     "RIS3_WEB_PASSWORD_CHECK_CONCURRENCY": "password checks (argon2, 64 MiB each) at once",
     "RIS3_WEB_PASSWORD_CHECK_QUEUE": "sign-ins waiting for a check; more are turned away (503)",
     "RIS3_WEB_TRUSTED_PROXIES": "proxies whose X-Forwarded-For names the client (addresses or networks)",
+    "RIS3_KNOWLEDGE_UPLOAD_MAX_BYTES": "the largest body of a source's new version uploaded on the Knowledge page or"
+    " API (a PDF, a saved page); every other back-office route takes 1 MiB (413 beyond)",
     "RIS3_WEB_OUTBOX_INTERVAL_SECONDS": "how often the outbox looks for due deliveries",
     "RIS3_WEB_PURGE_INTERVAL_SECONDS": "how often the retention purge runs",
     "RIS3_WEB_SHUTDOWN_GRACE_SECONDS": "a delivery in flight gets this long when the server stops",

@@ -3,13 +3,16 @@ pages with only a drawn shape (a PDF without text, as a scan has)."""
 
 from __future__ import annotations
 
+import os
+
 
 def _escape(line: str) -> str:
     return line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def make_pdf(pages: list[list[str]]) -> bytes:
-    """A PDF with one page per list of lines; an empty list makes a page with a rectangle and no text."""
+def make_pdf(pages: list[list[str]], filler_bytes: int = 0) -> bytes:
+    """A PDF with one page per list of lines; an empty list makes a page with a rectangle and no text.
+    filler_bytes: that many random bytes in a stream no page shows, as images make a brochure's PDF large."""
     objects: list[bytes] = []
     count = len(pages)
     kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(count))
@@ -27,6 +30,8 @@ def make_pdf(pages: list[list[str]]) -> bytes:
             f"/Contents {5 + 2 * number} 0 R >>".encode()
         )
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    if filler_bytes:
+        objects.append(b"<< /Length %d >>\nstream\n" % filler_bytes + os.urandom(filler_bytes) + b"\nendstream")
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for index, body in enumerate(objects, 1):

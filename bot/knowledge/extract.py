@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 FORMATS = ("text", "html", "pdf")
-# An upload larger than this is refused before it is read whole (the page of today is 3 kB, its brochure 1.5 MB).
-MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 # The text kept of a version: far more than any page or brochure the bot answers from.
 MAX_TEXT_CHARS = 500_000
 # A PDF with more pages is refused rather than parsed for minutes.

@@ -16,6 +16,7 @@ from bot.web import api, auth, inbox, internal, replies
 from bot.web.account_store import AccountStore
 from bot.web.accounts_page import setup_accounts
 from bot.web.background import background_tasks
+from bot.web.body_limits import body_limits
 from bot.web.config import WebSettings
 from bot.web.csrf import csrf_protection
 from bot.web.database_health import DatabaseHealth
@@ -104,10 +105,10 @@ def create_app(settings: WebSettings | None = None, handoff_settings: HandoffSet
     settings = settings or WebSettings()
     handoff_settings = handoff_settings or HandoffSettings()
     # Outermost first: headers on every answer, then the session, then who is signed in, then what their roles
-    # let them open (bot/web/roles.py), then CSRF.
+    # let them open (bot/web/roles.py), then how large a body the route reads (bot/web/body_limits.py), then CSRF.
     app = web.Application(middlewares=[security_headers])
     setup_sessions(app, settings, load_secret_key(settings))
-    app.middlewares.extend([auth.require_sign_in, enforce_roles, csrf_protection, store_errors])
+    app.middlewares.extend([auth.require_sign_in, enforce_roles, body_limits, csrf_protection, store_errors])
 
     app[SETTINGS] = settings
     app[HANDOFF_SETTINGS] = handoff_settings

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.settings import PROJECT_ROOT
@@ -68,6 +68,13 @@ class WebSettings(BaseSettings):
     # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the client.
     # None by default: the header is then ignored, as anyone can send it.
     trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
+
+    # The Knowledge page's uploads (a source's new version: a saved page or a PDF such as the 1.5 MB brochure) may
+    # carry bodies up to this size; every other route keeps aiohttp's 1 MiB (bot/web/body_limits.py).
+    knowledge_upload_max_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024 * 1024, le=1024 * 1024 * 1024,
+        validation_alias=AliasChoices("RIS3_KNOWLEDGE_UPLOAD_MAX_BYTES", "knowledge_upload_max_bytes"),
+    )
 
     outbox_interval_seconds: float = 30.0
     purge_interval_seconds: float = 24 * 3600.0
@@ -141,7 +148,9 @@ def describe_errors(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors(include_url=False, include_input=False):
         message = error["msg"].removeprefix("Value error, ")
-        lines.append(f"RIS3_WEB_{str(error['loc'][0]).upper()}: {message}" if error["loc"] else message)
+        name = str(error["loc"][0]).upper() if error["loc"] else ""
+        # A setting read under a name of its own (RIS3_KNOWLEDGE_UPLOAD_MAX_BYTES) is named as it is set.
+        lines.append(f"{name if name.startswith('RIS3_') else 'RIS3_WEB_' + name}: {message}" if name else message)
     return "\n".join(lines)
 
 

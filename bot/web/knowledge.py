@@ -28,7 +28,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from bot.analytics.review import KnowledgeChange, KnowledgeChangeRefused, ReviewDesk
-from bot.knowledge.extract import FORMATS, MAX_UPLOAD_BYTES, ExtractError, extract
+from bot.knowledge.extract import FORMATS, ExtractError, extract
 from bot.knowledge.fact_edit import FactRefused, plan_fact, raw_facts
 from bot.knowledge.store import LANGUAGES, TOPICS, Knowledge, KnowledgeError, load_knowledge
 from bot.knowledge.versions import (
@@ -45,6 +45,7 @@ from bot.knowledge.versions import (
     version_text,
     versions,
 )
+from bot.web.body_limits import large_bodies
 from bot.web.errors import error_response
 from bot.web.identity import USER_KEY
 from bot.web.review import REVIEW_DESK, ask_bot
@@ -91,12 +92,8 @@ async def _form(request: web.Request) -> MultiDictProxy[Any]:
 
 
 def _file_bytes(value: Any) -> bytes | None:
-    if isinstance(value, web.FileField):
-        data = value.file.read(MAX_UPLOAD_BYTES + 1)
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise BadUpload(413, f"the file is larger than {MAX_UPLOAD_BYTES:,} bytes")
-        return data
-    return None
+    # Its size is bounded by the route's body limit (RIS3_KNOWLEDGE_UPLOAD_MAX_BYTES, bot/web/body_limits.py).
+    return value.file.read() if isinstance(value, web.FileField) else None
 
 
 async def _read_upload(request: web.Request) -> tuple[str, bytes | str, str]:
@@ -253,6 +250,7 @@ async def page(request: web.Request, status: int = 200, error: str | None = None
     return render("knowledge.html", await _context(request, error=error, notice=notice, **overview), status=status)
 
 
+@large_bodies
 async def upload_from_page(request: web.Request) -> web.StreamResponse:
     source_id = request.match_info["source"]
     try:
@@ -426,6 +424,7 @@ async def api_overview(request: web.Request) -> web.StreamResponse:
         return error_response(request, 500, f"the knowledge does not load: {exc}")
 
 
+@large_bodies
 async def api_upload(request: web.Request) -> web.StreamResponse:
     source_id = request.match_info["source"]
     try:

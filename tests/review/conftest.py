@@ -3,7 +3,6 @@ fake embedder unless a test needs meaning), and the back office serving the Revi
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,12 +20,12 @@ from review_helpers import (
     WordsEmbedder,
     copy_cases,
     copy_knowledge,
+    running_stack,
 )
 
 from bot.analytics.review import LockedEmbedder, ReviewConfig, ReviewDesk
 from bot.handoff.config import HandoffSettings
-from bot.knowledge.index import IndexNotReady, build_index, load_index
-from bot.runtime import BotProcesses
+from bot.knowledge.index import build_index
 from bot.settings import get_settings
 from bot.web.app import create_app
 from bot.web.config import WebSettings
@@ -137,32 +136,6 @@ def review_stack(tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[Any, i
     ReviewStack
 ]:
     """One bot for the Review tests that need it: its knowledge is theirs to change."""
-    root = tmp_path_factory.mktemp("review-stack")
-    knowledge = copy_knowledge(root / "knowledge", with_index=True)
-    cases = copy_cases(root / "cases")
-    model = get_settings().embedding_model
-    try:
-        load_index(knowledge, knowledge / "index", model)
-    except IndexNotReady:  # the repository's index is behind its knowledge or code: build the copy's
-        build_index(knowledge, knowledge / "index", model, embedder_factory=lambda _: real_embedder)
     _, smtp_port = mailbox
-    bot = BotProcesses(
-        env={
-            "RIS3_KNOWLEDGE_DIR": str(knowledge),
-            "RIS3_INDEX_DIR": str(knowledge / "index"),
-            "RIS3_HANDOFF_SMTP_HOST": "127.0.0.1",
-            "RIS3_HANDOFF_SMTP_PORT": str(smtp_port),
-            "RIS3_HANDOFF_SMTP_FROM": "ris3-bot@example.fi",
-            "RIS3_HANDOFF_MANAGER_EMAIL": "project.manager@example.fi",
-            "RIS3_RATE_CONVERSATION_BURST": "30",
-        }
-    ).start()
-    stack = ReviewStack(bot, knowledge, cases, real_embedder)
-    try:
-        deadline = time.monotonic() + 120
-        while "Source:" not in stack.ask("warm-up", "what is smart specialisation?") and time.monotonic() < deadline:
-            time.sleep(1)
+    with running_stack(tmp_path_factory.mktemp("review-stack"), smtp_port, real_embedder) as stack:
         yield stack
-    finally:
-        stack.desk.close()
-        bot.stop()

@@ -8,7 +8,9 @@ import hashlib
 import json
 import re
 import shutil
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -19,6 +21,7 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, cr
 
 from bot.analytics.review import LockedEmbedder, ReviewConfig, ReviewDesk
 from bot.analytics.turns import TurnRecord
+from bot.knowledge.index import IndexNotReady, build_index, load_index
 from bot.runtime import BotProcesses
 from bot.settings import PROJECT_ROOT, get_settings
 from tests.conftest import post_message
@@ -235,3 +238,36 @@ class ReviewStack:
 
     def ask(self, sender: str, text: str) -> str:
         return "\n".join(r.get("text") or "" for r in post_message(self.bot.url, sender, text))
+
+
+@contextmanager
+def running_stack(root: Path, smtp_port: int, embedder: Any) -> Iterator[ReviewStack]:
+    """The real bot on a copy of the knowledge under `root` (its index too, built with `embedder` when the
+    repository's is behind), its handoff mail to the local SMTP server on `smtp_port`; stopped afterwards."""
+    knowledge = copy_knowledge(root / "knowledge", with_index=True)
+    cases = copy_cases(root / "cases")
+    model = get_settings().embedding_model
+    try:
+        load_index(knowledge, knowledge / "index", model)
+    except IndexNotReady:  # the repository's index is behind its knowledge or code: build the copy's
+        build_index(knowledge, knowledge / "index", model, embedder_factory=lambda _: embedder)
+    bot = BotProcesses(
+        env={
+            "RIS3_KNOWLEDGE_DIR": str(knowledge),
+            "RIS3_INDEX_DIR": str(knowledge / "index"),
+            "RIS3_HANDOFF_SMTP_HOST": "127.0.0.1",
+            "RIS3_HANDOFF_SMTP_PORT": str(smtp_port),
+            "RIS3_HANDOFF_SMTP_FROM": "ris3-bot@example.fi",
+            "RIS3_HANDOFF_MANAGER_EMAIL": "project.manager@example.fi",
+            "RIS3_RATE_CONVERSATION_BURST": "30",
+        }
+    ).start()
+    stack = ReviewStack(bot, knowledge, cases, embedder)
+    try:
+        deadline = time.monotonic() + 120
+        while "Source:" not in stack.ask("warm-up", "what is smart specialisation?") and time.monotonic() < deadline:
+            time.sleep(1)
+        yield stack
+    finally:
+        stack.desk.close()
+        bot.stop()

@@ -133,7 +133,6 @@ async def test_the_api_publishes_a_pdf_with_its_pages(start_backoffice: StartBac
         ("text", b"\x00\x01\x02\x03binary", 422, "binary"),
         ("text", b"", 422, "paste the new text or choose a file"),
         ("html", b"plain words", 422, "no HTML elements"),
-        ("text", b"x" * (2 * 1024 * 1024), 413, "larger"),
     ],
 )
 async def test_bad_uploads_are_refused_and_nothing_is_written(

@@ -5,31 +5,19 @@ works under its Content-Security-Policy and axe-core finds no violation. Screens
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
-from pydantic import SecretStr
+from browser_helpers import ServedReview, run_axe, sign_in
 from review_helpers import ReviewStack
 
-from bot.handoff.config import HandoffSettings
-from bot.runtime import free_port
 from bot.settings import PROJECT_ROOT
-from bot.web.app import create_app
-from bot.web.config import WebSettings
-from bot.web.passwords import hash_password
-from bot.web.review import REVIEW_DESK
-from tests.web.web_helpers import PASSWORD, USER
 from tests.widget.widget_helpers import CHROMIUM, TIMEOUT, chromium_browser
 
 SHOTS = PROJECT_ROOT / "reports" / "review"
-AXE = PROJECT_ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
 QUESTION = "what are the pillars of the regional development plan"
 FACT = "priorities_all"
 FACT_WORDS = "smart and green logistics"
@@ -38,63 +26,6 @@ OTHER_QUESTION = "what's the weather like in Kotka today?"
 
 def answered(reply: str) -> bool:
     return FACT_WORDS in reply.lower() and "I'm not sure" not in reply
-
-
-class ServedReview:
-    """The back office on a loopback port (an event loop in a thread), its Review desk on the stack's knowledge."""
-
-    def __init__(self, stack: ReviewStack, tmp: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.settings = WebSettings(
-            _env_file=None,  # type: ignore[call-arg]
-            manager_user=USER,
-            manager_password_hash=SecretStr(hash_password(PASSWORD)),
-            secret_key=SecretStr(Fernet.generate_key().decode()),
-            secret_key_file=tmp / "web-secret.key",
-            insecure_cookies=True,
-        )
-        self.handoff = HandoffSettings(
-            _env_file=None,  # type: ignore[call-arg]
-            database_url=stack.desk.config.database_url,
-            tracker_database_url=stack.desk.config.tracker_url,
-            rasa_url=stack.bot.url,
-        )
-        self.desk = stack.desk
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.runner: Any = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.answered: list[tuple[str, int]] = []
-
-    def _run(self) -> None:
-        from aiohttp import web
-
-        async def record(request: web.Request, response: web.StreamResponse) -> None:
-            self.answered.append((request.path, response.status))
-
-        async def start() -> None:
-            app = create_app(self.settings, self.handoff)
-            app[REVIEW_DESK] = self.desk
-            app.on_response_prepare.append(record)
-            self.runner = web.AppRunner(app)
-            await self.runner.setup()
-            await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
-            self.ready.set()
-
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(start())
-        self.loop.run_forever()
-
-    def __enter__(self) -> ServedReview:
-        self.thread.start()
-        assert self.ready.wait(60), "the back office did not start"
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
 
 
 @pytest.fixture(scope="module")
@@ -115,31 +46,11 @@ def browser() -> Iterator[Any]:
     yield from chromium_browser()
 
 
-def sign_in(page: Any, path: str = "/inbox/review") -> None:
-    page.goto(path)
-    assert "/inbox/login" in page.url
-    page.fill("input[name=user]", USER)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.login button[type=submit]")
-    page.wait_for_url(f"**{path.split('?')[0]}*")
-
-
 def ask(page: Any, question: str) -> str:
     page.fill("#try-question", question)
     page.click("section.try button[type=submit]")
     page.wait_for_selector("#try-result")
     return str(page.inner_text("#try-result"))
-
-
-def run_axe(page: Any) -> list[Any]:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        "axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})"
-    )
-    print(f"axe {result['testEngine']['version']}: {len(result['violations'])} violations, "
-          f"{len(result['passes'])} rules passed")
-    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
 
 
 def test_assign_a_group_to_a_fact_and_the_bot_answers_it(browser: Any, served: ServedReview) -> None:
