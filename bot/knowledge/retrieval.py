@@ -126,6 +126,8 @@ class Decision:
     ask_back: list[str] = field(default_factory=list)
     # The fact classifier's probabilities (bot/knowledge/fact_classifier.py): fact id or "none" → probability.
     fact_probabilities: dict[str, float] = field(default_factory=dict)
+    # Decided by a rule the calibrated model is not asked about (a question staff taught the bot word for word).
+    settled: bool = False
 
 
 # Below the model's answer threshold but at least this likely right: the bot asks back with the likely facts.
@@ -133,6 +135,9 @@ ASK_BACK_PROBABILITY = 0.3
 # A fact the classifier gives at least this probability is offered when the bot asks back.
 ASK_BACK_OPTION = 0.1
 ASK_BACK_MAX_OPTIONS = 3
+# A question this close to one of a fact's keys (e5 cosine; a reworded question scores below 0.95) is one the
+# knowledge was taught word for word.
+TAUGHT_SIMILARITY = 0.98
 # Two facts this close in the fact classifier's probabilities are a tie, which retrieval's ranking breaks.
 CLASSIFIER_TIE = 0.1
 # The share of a question's words (IDF-weighted) unknown to the knowledge at which it is not answered at all.
@@ -355,7 +360,7 @@ class Retriever:
         membership = self._membership(question, decision)
         if membership is not None:
             return membership
-        if self.model is not None and decision.best is not None and decision.signals:
+        if self.model is not None and decision.best is not None and decision.signals and not decision.settled:
             language = FINNISH if decision.signals.get("finnish") else "en"
             decision.confidence = self.model.probability(decision.signals)
             # Not one of the asked words is in the knowledge ("restart", a name it has never seen): whatever the
@@ -402,10 +407,18 @@ class Retriever:
         facts = {f: p for f, p in probabilities.items() if f != NONE and f in self.index.facts}
         signals = decision.signals
         signals["rules_answer"] = float(decision.answer)
+        best = decision.best.item
+        taught = decision.best.dense >= TAUGHT_SIMILARITY
+        if best in self.index.facts and (taught or best not in probabilities):
+            # Staff taught the bot this question (Review adds it to the fact's keys), or the fact is newer than
+            # the classifier, which cannot know it: the knowledge's own match decides, as before the classifier.
+            decision.settled = True
+            decision.answer = decision.answer or taught
+            decision.reason = f"{'taught' if taught else 'a fact newer than the classifier'}: {decision.reason}"
+            return decision
         if not facts:
             return decision
         chosen = max(facts, key=lambda f: facts[f])
-        best = decision.best.item
         if best in facts and chosen != best and facts[chosen] - facts[best] < CLASSIFIER_TIE:
             # The classifier cannot tell the two apart ("Can I e-mail Petri? What's the address?": the e-mail
             # fact and the addresses); retrieval's ranking, which weighs the kind of information asked for, does.
