@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from browser_helpers import AXE, ServedReview, run_axe, sign_in
 from review_helpers import ReviewStack
-from test_review_browser import AXE, ServedReview, run_axe, sign_in
 
 from bot.analytics.turns import load_turns
 from bot.settings import PROJECT_ROOT
