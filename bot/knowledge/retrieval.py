@@ -22,6 +22,7 @@ import numpy as np
 from bot.knowledge.asks import asked_kinds
 from bot.knowledge.fact_classifier import NONE, FactClassifier
 from bot.knowledge.index import KnowledgeIndex
+from bot.knowledge.present import without_present
 from bot.knowledge.question import (
     asked_part,
     has_context,
@@ -261,8 +262,9 @@ class Retriever:
         return ranked
 
     def classifier_text(self, question: str) -> str:
-        """The text the fact classifier reads: spelling corrected and "my sector" filled in, as decide() does."""
-        return with_own_sector(self.correct(question))
+        """The text the fact classifier reads: spelling corrected and "my sector" filled in, as decide() does,
+        without the words that only place it in the present (bot/knowledge/present.py)."""
+        return without_present(with_own_sector(self.correct(question)))
 
     def _rank(
         self, question: str, intent: str | None, intent_confidence: float
@@ -401,6 +403,12 @@ class Retriever:
         assert self.classifier is not None and decision.best is not None
         # Context first ("As a journalist I'm writing about…. Which organisation is behind it?"): the context pulls
         # the whole message towards "none"; the asked part alone is read too and the two readings averaged.
+        plain = without_present(question)
+        if plain != question:
+            # Read without "current"/"nykyiset", as it was fitted (classifier_text); the note on today's standing
+            # is added to the answer by bot/knowledge/currency.py.
+            asked = asked_part(plain)
+            vectors = self.embedder.queries([plain] if asked == plain else [plain, asked])
         readings = [self.classifier.probabilities(v) for v in vectors]
         probabilities = {c: sum(r[c] for r in readings) / len(readings) for c in readings[0]}
         decision.fact_probabilities = probabilities
