@@ -377,7 +377,7 @@ class Retriever:
             likely = decision.confidence >= ASK_BACK_PROBABILITY and not decision.signals.get("cls_top_none")
             if not accepted and likely and not foreign:
                 options = self._ask_back_options(decision)
-                if options == [decision.best.item]:
+                if decision.fact_probabilities and options == [decision.best.item]:
                     # One likely fact and no other: a question back would offer a single button. The best guess
                     # is given plainly instead; its "Did this answer your question?" buttons ask the rest.
                     decision.answer = True

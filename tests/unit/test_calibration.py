@@ -39,10 +39,11 @@ EXTRA_FILES = [REPO / "tests" / "data" / "retrieval_cases.yml"]
 # by rules), minus a margin of 5 points for small changes of retrieval. Raise them when the model improves.
 COVERAGE_FLOOR = {"en": 0.065, "fi": 0.129}
 # The deployed model decides with the fact classifier fitted with it (knowledge/fact_classifier.json), at the
-# thresholds `bench/decision_calibrate.py --fit` chose for 95% cross-validated precision. Measured on the
-# decision_cases held-out part (2026-12-08): precision en 94.4%, fi 93.8%; coverage en 86.8%, fi 73.2%. The
-# floors are those minus a margin for small changes of retrieval; raise them when the decision improves.
-DEPLOYED_FLOOR = {"en": (0.92, 0.82), "fi": (0.91, 0.68)}
+# thresholds `bench/decision_calibrate.py --fit` chose for 95% cross-validated precision. Measured here, on the
+# decision_cases held-out part with each case's intent (2026-12-08): fi precision 89.2% (33/37), coverage 84.6%;
+# en above its floors. The floors are under those by a margin for small changes of retrieval; raise them when the
+# decision improves (docs/calibration.md has the figures of the stakeholder set).
+DEPLOYED_FLOOR = {"en": (0.92, 0.82), "fi": (0.87, 0.78)}
 # Held-out answers made by a retrieval rule the model is not asked about, known to be wrong (see
 # docs/calibration.md); any other wrong one fails test_held_out_rule_answers_are_right.
 KNOWN_RULE_MISSES = {
