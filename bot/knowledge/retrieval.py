@@ -374,7 +374,12 @@ class Retriever:
                     f"(p={decision.confidence:.2f}; rules: {decision.reason})"
                 decision.answer = accepted
             # Asked back only when some fact is likelier than "none": a near miss gets "I don't know" and the contact.
-            likely = decision.confidence >= ASK_BACK_PROBABILITY and not decision.signals.get("cls_top_none")
+            # Or, against the classifier's "none", when retrieval's own rules answer and the model is at least even:
+            # a rare word ("kärkiteemat") is not a near miss.
+            signals = decision.signals
+            likely = decision.confidence >= ASK_BACK_PROBABILITY and (
+                not signals.get("cls_top_none") or (signals.get("rules_answer", 0.0) > 0 and decision.confidence >= 0.5)
+            )
             if not accepted and likely and not foreign:
                 options = self._ask_back_options(decision)
                 if decision.fact_probabilities and options == [decision.best.item]:
@@ -414,28 +419,29 @@ class Retriever:
         decision.fact_probabilities = probabilities
         facts = {f: p for f, p in probabilities.items() if f != NONE and f in self.index.facts}
         signals = decision.signals
-        signals["rules_answer"] = float(decision.answer)
         best = decision.best.item
+        chosen = max(facts, key=lambda f: facts[f]) if facts else best
+        if best in facts and chosen != best and facts[chosen] - facts[best] < CLASSIFIER_TIE:
+            # The classifier cannot tell the two apart ("Can I e-mail Petri? What's the address?": the e-mail
+            # fact and the addresses); retrieval's ranking, which weighs the kind of information asked for, does.
+            chosen = best
         taught = decision.best.dense >= TAUGHT_SIMILARITY
-        if best in self.index.facts and (taught or best not in probabilities):
+        settled = best in self.index.facts and (taught or best not in probabilities)
+        if settled:
+            chosen = best
+        # Every decision carries every signal, so that the model is fitted on all of them.
+        signals["rules_answer"] = float(decision.answer)
+        signals["cls_p"] = probabilities.get(chosen, 0.0)
+        signals["cls_none"] = probabilities.get(NONE, 0.0)
+        signals["cls_top_none"] = float(max(probabilities, key=lambda c: probabilities[c]) == NONE)
+        signals["cls_agree"] = float(best == chosen)
+        if settled:
             # Staff taught the bot this question (Review adds it to the fact's keys), or the fact is newer than
             # the classifier, which cannot know it: the knowledge's own match decides, as before the classifier.
             decision.settled = True
             decision.answer = decision.answer or taught
             decision.reason = f"{'taught' if taught else 'a fact newer than the classifier'}: {decision.reason}"
             return decision
-        if not facts:
-            return decision
-        chosen = max(facts, key=lambda f: facts[f])
-        if best in facts and chosen != best and facts[chosen] - facts[best] < CLASSIFIER_TIE:
-            # The classifier cannot tell the two apart ("Can I e-mail Petri? What's the address?": the e-mail
-            # fact and the addresses); retrieval's ranking, which weighs the kind of information asked for, does.
-            chosen = best
-        top = max(probabilities, key=lambda c: probabilities[c])
-        signals["cls_p"] = facts[chosen]
-        signals["cls_none"] = probabilities.get(NONE, 0.0)
-        signals["cls_top_none"] = float(top == NONE)
-        signals["cls_agree"] = float(decision.best.item == chosen)
         if decision.best.item == chosen:
             return decision
         candidate = next((c for c in decision.ranked if c.item == chosen), None) or Candidate(
