@@ -28,12 +28,16 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from bot.analytics.review import KnowledgeChange, KnowledgeChangeRefused, ReviewDesk
+from bot.knowledge.draft_try import try_draft
 from bot.knowledge.extract import FORMATS, ExtractError, extract
 from bot.knowledge.fact_edit import FactRefused, plan_fact, raw_facts
+from bot.knowledge.index import IndexNotReady, load_index
+from bot.knowledge.service import load_decision_model, load_fact_classifier
 from bot.knowledge.store import LANGUAGES, TOPICS, Knowledge, KnowledgeError, load_knowledge
 from bot.knowledge.versions import (
     UploadStore,
     VersionError,
+    check_copy,
     current_version,
     diff_lines,
     found_again,
@@ -48,7 +52,7 @@ from bot.knowledge.versions import (
 from bot.web.body_limits import large_bodies
 from bot.web.errors import error_response
 from bot.web.identity import USER_KEY
-from bot.web.review import REVIEW_DESK, ask_bot
+from bot.web.review import REVIEW_DESK
 from bot.web.sessions import csrf_token
 from bot.web.templates import render
 
@@ -58,6 +62,25 @@ PAGE_PATH = "/inbox/knowledge"
 API_PATH = "/api/knowledge"
 # The diff shown on the page is cut after this many lines (the API gives it whole).
 MAX_DIFF_LINES = 400
+
+
+# A question to try is as long as a chat message may be.
+MAX_TRY_CHARS = 2000
+
+
+def _try_draft(
+    desk: ReviewDesk, fact_id: str, given: dict[str, Any], create: bool, question: str, language: str | None
+) -> dict[str, Any]:
+    """The bot's reply with the draft in place (bot/knowledge/draft_try.py), checked as Check checks it first."""
+    config = desk.config
+    files, _ = plan_fact(config.knowledge_dir, fact_id, given, create)
+    draft = check_copy(config.knowledge_dir, files)
+    index = load_index(config.knowledge_dir, config.index_dir, config.embedding_model)
+    model = load_decision_model(config.knowledge_dir, index)
+    tried = try_draft(index, draft, fact_id, question, language, desk.embedder, model,
+                      load_fact_classifier(config.knowledge_dir, model))
+    return {"question": tried.question, "replies": tried.replies, "error": None, "draft": True,
+            "outcome": tried.outcome, "fact": tried.fact}
 
 
 def _desk(request: web.Request) -> ReviewDesk:
@@ -389,12 +412,21 @@ async def fact_from_page(request: web.Request) -> web.StreamResponse:
     desk = _desk(request)
     if action == "try":
         question = str(form.get("question") or "").strip()
+        language = str(form.get("try_language") or "")
         if not question:
             return await fact_page(request, given, status=422, error="Type a question to try.")
-        tried = await ask_bot(request, question, str(form.get("try_language") or "") or None)
+        if len(question) > MAX_TRY_CHARS or language not in ("", "en", "fi"):
+            return await fact_page(request, given, status=422,
+                                   error=f"A question to try is at most {MAX_TRY_CHARS} characters, in en or fi.")
+        try:
+            tried = await asyncio.to_thread(_try_draft, desk, target, given, create, question, language or None)
+        except (*REFUSED, FactRefused) as exc:
+            return await fact_page(request, given, status=422, error=str(exc))
+        except IndexNotReady as exc:
+            return await fact_page(request, given, status=503, error=f"The knowledge index is not ready: {exc}")
         return await fact_page(request, given, tried=tried,
-                               notice="The bot answers from the published knowledge: publish the draft to see it "
-                                      "answer with the draft.")
+                               notice="The reply with the draft, which is not published: the bot's users still get "
+                                      "the published fact.")
     try:
         if action == "publish":
             await asyncio.to_thread(_save_fact, desk, target, given, create, request[USER_KEY])

@@ -199,3 +199,39 @@ async def test_the_new_fact_editor_takes_the_questions_as_phrasings(
     page = await response.text()
     assert response.status == 200
     assert "is there a swedish brochure</textarea>" in page and ">onko</textarea>" in page
+
+
+async def test_try_answers_with_the_draft_and_writes_nothing(
+    start_backoffice: StartBackoffice, desk: ReviewDesk
+) -> None:
+    """"Try it" gives the bot's reply with the draft in place, before anything is published (issue 24)."""
+    office = await signed_in(start_backoffice, desk)
+    token = csrf_in(await (await office.client.get("/inbox/knowledge")).text())
+    before = snapshot(desk.config.knowledge_dir)
+    published = load_knowledge(desk.config.knowledge_dir).facts["contact_project_manager"]
+    draft_sentence = "Calls are best on weekday mornings."
+    fields = {
+        "csrf_token": token, "topic": "contact", "title_en": "Whom to contact", "title_fi": "Keneen ottaa yhteyttä",
+        "text_en": f"{published.text['en']} {draft_sentence}", "text_fi": published.text["fi"], "translated_fi": "yes",
+        "keys_en": "Who is the project manager?\nWhat is the phone number of the project manager?",
+        "quotes": "\n".join(q.text for q in published.quotes),
+        "follow_ups": " ".join(published.follow_ups), "action": "try",
+        "question": "Who is the project manager?", "try_language": "en",
+    }
+    response = await office.client.post("/inbox/knowledge/facts/contact_project_manager", data=fields)
+    page = await response.text()
+    assert response.status == 200, page
+    assert "with this draft" in page and draft_sentence in page
+    assert "answer with contact_project_manager" in page
+    assert snapshot(desk.config.knowledge_dir) == before
+
+    # A draft that fails the checks gets the reasons and no reply.
+    fields["quotes"] = "words the page never says"
+    refused = await office.client.post("/inbox/knowledge/facts/contact_project_manager", data=fields)
+    assert refused.status == 422 and "quote not found" in await refused.text()
+    # A question too long, or in a language the bot does not speak, is refused with the reason.
+    fields["quotes"] = "\n".join(q.text for q in published.quotes)
+    for bad in ({"question": "x" * 2001}, {"try_language": "sv"}):
+        response = await office.client.post("/inbox/knowledge/facts/contact_project_manager", data={**fields, **bad})
+        assert response.status == 422 and "at most 2000 characters" in await response.text()
+    assert snapshot(desk.config.knowledge_dir) == before
